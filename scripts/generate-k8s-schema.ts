@@ -7,7 +7,13 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import type { DefinitionSchema, FieldType, PatchMeta, SchemaTable } from "../src/k8s/schema-types.ts";
+import type {
+  DefinitionSchema,
+  FieldType,
+  PatchMeta,
+  ScalarKind,
+  SchemaTable,
+} from "../src/k8s/schema-types.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SWAGGER = join(ROOT, "reference/kubernetes/swagger.json.gz");
@@ -17,7 +23,7 @@ const OUTPUT = join(ROOT, "src/generated/k8s-schema.ts");
 const ROOTS = ["io.k8s.api.batch.v1.Job", "io.k8s.api.core.v1.Pod", "io.k8s.api.core.v1.PodTemplate"];
 
 /** Definitions with no properties that are scalars on the wire. */
-const SCALAR_DEFINITIONS: Record<string, FieldType["kind"]> = {
+const SCALAR_DEFINITIONS: Record<string, ScalarKind> = {
   "io.k8s.apimachinery.pkg.api.resource.Quantity": "quantity",
   "io.k8s.apimachinery.pkg.util.intstr.IntOrString": "intOrString",
   "io.k8s.apimachinery.pkg.apis.meta.v1.Time": "time",
