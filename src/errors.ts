@@ -1,0 +1,120 @@
+/**
+ * The one catalog of this project's errors. Every error a user can see carries a stable code from
+ * here, so the README can document it and tests can assert on the code instead of a sentence.
+ * Codes are never reused or renamed.
+ *
+ * `stage` says where a Buildkite job failure message gets its upstream prefix from (see
+ * `failureMessage`): `parse` and `build` errors fail the Buildkite job, the others do not reach it.
+ */
+export const ERRORS = {
+  // Command line and configuration: exit code 2.
+  ASK_CLI_USAGE: { stage: "cli", summary: "the command line is not valid (unknown flag, missing value…)" },
+  ASK_CONFIG_FILE_UNREADABLE: { stage: "config", summary: "the --config file cannot be read" },
+  ASK_CONFIG_FILE_INVALID: {
+    stage: "config",
+    summary: "the --config file is not valid YAML or not a mapping",
+  },
+  ASK_CONFIG_UNKNOWN_KEY: { stage: "config", summary: "a configuration key that does not exist" },
+  ASK_CONFIG_INVALID_VALUE: {
+    stage: "config",
+    summary: "a configuration value of the wrong type, out of range or failing a rule",
+  },
+
+  // Input files of `render` and `lint`.
+  ASK_INPUT_UNREADABLE: {
+    stage: "cli",
+    summary: "an input file (--job, --pipeline, --pod-template) cannot be read",
+  },
+  ASK_INPUT_INVALID: { stage: "cli", summary: "an input file is not valid JSON/YAML or has the wrong shape" },
+
+  // The Buildkite job (the `buildkite.com/job` annotation).
+  ASK_JOB_INVALID: { stage: "job", summary: "the Buildkite job data is not a valid JobTypeCommand" },
+  ASK_PLUGINS_INVALID: {
+    stage: "parse",
+    summary: "BUILDKITE_PLUGINS is not a JSON array of objects (failed parsing plugins)",
+  },
+  ASK_PLUGIN_INVALID: { stage: "parse", summary: "a plugin entry does not have exactly one key" },
+  ASK_PLUGIN_PROHIBITED: {
+    stage: "parse",
+    summary: "the kubernetes plugin is used but prohibit-kubernetes-plugin is set",
+  },
+  ASK_PLUGIN_DECODE: {
+    stage: "parse",
+    summary: "a field of the kubernetes plugin has the wrong type or an invalid value",
+  },
+
+  // Building the pod spec.
+  ASK_POD_TEMPLATE_FETCH: {
+    stage: "podTemplate",
+    summary: "the PodTemplate named by podTemplate cannot be fetched",
+  },
+  ASK_RESOURCE_CLASS: { stage: "build", summary: "the resource class of the job is not configured" },
+  ASK_IMAGE_REFERENCE: { stage: "build", summary: "a container image is not a valid image reference" },
+  ASK_PATCH_COMMAND_MODIFICATION: {
+    stage: "build",
+    summary: "a pod spec patch changes the command or args of a container the stack owns",
+  },
+  ASK_PATCH_FAILED: {
+    stage: "build",
+    summary: "a pod spec patch cannot be applied (strategic merge patch error)",
+  },
+
+  // Strategic merge patch (wrapped in ASK_PATCH_FAILED when it happens during expansion).
+  ASK_SMP_UNKNOWN_TYPE: {
+    stage: "smp",
+    summary: "strategicMergePatch was given a type name it has no schema for",
+  },
+  ASK_SMP_INVALID_PATCH: { stage: "smp", summary: "the strategic merge patch is malformed" },
+
+  // Admission.
+  ASK_ADMISSION_INVALID_REVIEW: {
+    stage: "admission",
+    summary: "the AdmissionReview is malformed (wrong kind, missing request or object)",
+  },
+  ASK_ADMISSION_JOB_ANNOTATION: {
+    stage: "job",
+    summary: "the buildkite.com/job annotation is missing or is not valid JSON",
+  },
+} as const satisfies Record<string, { stage: string; summary: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+export type ErrorStage = (typeof ERRORS)[ErrorCode]["stage"];
+
+export interface AgentStackErrorOptions {
+  /** Where in the input the problem is: a JSON path such as `$.podSpec.containers[0].image`. */
+  readonly path?: string;
+  readonly cause?: unknown;
+}
+
+export class AgentStackError extends Error {
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AgentStackErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "AgentStackError";
+    this.code = code;
+    this.path = options.path;
+  }
+
+  get stage(): ErrorStage {
+    return ERRORS[this.code].stage;
+  }
+}
+
+export function isAgentStackError(error: unknown, code?: ErrorCode): error is AgentStackError {
+  return error instanceof AgentStackError && (code === undefined || error.code === code);
+}
+
+const FAILURE_PREFIX: Partial<Record<ErrorStage, string>> = {
+  parse: "agent-stack-k8s failed to parse the job: ",
+  build: "agent-stack-k8s failed to build a podSpec for the job: ",
+};
+
+/**
+ * The message a Buildkite job is failed with, worded as upstream words it so that users' searches and
+ * log scrapers keep working.
+ */
+export function failureMessage(error: AgentStackError): string {
+  return `${FAILURE_PREFIX[error.stage] ?? ""}${error.message}`;
+}
