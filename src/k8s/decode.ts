@@ -1,0 +1,283 @@
+/**
+ * Typed decoding of JSON values against the generated Kubernetes schema table (plus any extra
+ * definitions a caller brings, such as the kubernetes plugin's own structs).
+ *
+ * It follows Go's `encoding/json` where upstream decodes into Go structs, because users' pipelines
+ * were written against that behaviour: field names match case-insensitively, a JSON `null` leaves a
+ * field unset, and a value of the wrong JSON type is an error worded as Go words it
+ * (`json: cannot unmarshal number into Go struct field EnvVar.podSpec.containers.env.value of type string`).
+ * Unlike Go it names the exact place of the problem (`$.podSpec.containers[0].env[0].value`) and
+ * reports the unknown fields it drops instead of losing them silently.
+ */
+import { AgentStackError, type ErrorCode } from "../errors.ts";
+import { K8S_SCHEMA } from "../generated/k8s-schema.ts";
+import { isQuantity, QUANTITY_RULE, quantityText } from "./quantity.ts";
+import type { DefinitionSchema, FieldType, SchemaTable } from "./schema-types.ts";
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface DecodeOptions {
+  /** The catalog code of the error thrown for a bad value. */
+  readonly errorCode: ErrorCode;
+  /** What to do with a field the schema does not know: drop it with a warning, or fail. */
+  readonly unknownFields: "drop" | "error";
+  /** Go's encoding/json matches field names case-insensitively; a config file is stricter. */
+  readonly caseInsensitive?: boolean;
+  /**
+   * The document is a strategic merge patch: keep `$patch`, `$retainKeys`, `$setElementOrder/…`,
+   * `$deleteFromPrimitiveList/…` keys and explicit `null`s, which strategic merge patch gives meaning.
+   */
+  readonly patch?: boolean;
+  /** The path printed for the value itself, e.g. `$` or `pod-spec-patch`. */
+  readonly rootPath?: string;
+  /** The Go field path of the value itself (for Go-worded messages), e.g. `podSpec`. */
+  readonly goPath?: string;
+  /** Definitions beyond Kubernetes', looked up first. */
+  readonly extraDefinitions?: SchemaTable;
+}
+
+export interface DecodeResult<T> {
+  readonly value: T;
+  /** One line per unknown field dropped. */
+  readonly warnings: readonly string[];
+}
+
+interface Context {
+  readonly options: DecodeOptions;
+  readonly warnings: string[];
+}
+
+interface Location {
+  /** `$.podSpec.containers[0].image` */
+  readonly path: string;
+  /** `podSpec.containers.image`: Go's field path, without indices. */
+  readonly goPath: string;
+  /** The innermost struct whose field this is, for Go's wording. */
+  readonly struct: string;
+}
+
+/** Decodes `value` as the definition `typeName`; throws `AgentStackError(options.errorCode)`. */
+export function decodeDefinition<T = JsonObject>(
+  value: unknown,
+  typeName: string,
+  options: DecodeOptions,
+): DecodeResult<T> {
+  return decodeField<T>(value, { kind: "object", ref: typeName }, options);
+}
+
+/** Decodes `value` as an arbitrary field type (an array of Containers, a map of strings…). */
+export function decodeField<T = JsonValue>(
+  value: unknown,
+  type: FieldType,
+  options: DecodeOptions,
+): DecodeResult<T> {
+  const context: Context = { options, warnings: [] };
+  const location: Location = { path: options.rootPath ?? "$", goPath: options.goPath ?? "", struct: "" };
+  const decoded = decodeValue(value, type, location, context);
+  return { value: decoded as T, warnings: context.warnings };
+}
+
+export function definitionFor(typeName: string, extra?: SchemaTable): DefinitionSchema | undefined {
+  return extra?.[typeName] ?? K8S_SCHEMA[typeName];
+}
+
+function decodeValue(value: unknown, type: FieldType, at: Location, context: Context): JsonValue {
+  if (value === null || value === undefined) return null;
+  switch (type.kind) {
+    case "string":
+      if (typeof value !== "string") throw mismatch(value, "string", at, context);
+      return value;
+    case "time":
+      if (typeof value !== "string") throw mismatch(value, "v1.Time", at, context);
+      return value;
+    case "boolean":
+      if (typeof value !== "boolean") throw mismatch(value, "bool", at, context);
+      return value;
+    case "integer":
+      return decodeInteger(value, type.format, at, context);
+    case "number":
+      if (typeof value !== "number") throw mismatch(value, "float64", at, context);
+      return value;
+    case "quantity":
+      return decodeQuantity(value, at, context);
+    case "intOrString":
+      if (typeof value === "string") return value;
+      if (typeof value === "number" && Number.isInteger(value)) return value;
+      throw mismatch(value, "intstr.IntOrString", at, context);
+    case "any":
+      return value as JsonValue;
+    case "array":
+      return decodeArray(value, type.items, at, context);
+    case "map":
+      return decodeMap(value, type.values, at, context);
+    case "object":
+      return decodeObject(value, type.ref, at, context);
+  }
+}
+
+function decodeInteger(value: unknown, format: string | undefined, at: Location, context: Context): number {
+  const goType = format === "int32" ? "int32" : "int64";
+  if (typeof value !== "number") throw mismatch(value, goType, at, context);
+  const inRange =
+    goType === "int32" ? value >= -(2 ** 31) && value < 2 ** 31 : Number.isSafeInteger(value) || value === 0;
+  if (!Number.isInteger(value) || !inRange) {
+    throw failure(
+      `json: cannot unmarshal number ${value} into Go struct field ${goField(at)} of type ${goType}`,
+      at,
+      context,
+    );
+  }
+  return value;
+}
+
+function decodeQuantity(value: unknown, at: Location, context: Context): string {
+  if (typeof value !== "string" && typeof value !== "number")
+    throw mismatch(value, "resource.Quantity", at, context);
+  const text = quantityText(value);
+  if (!isQuantity(text)) {
+    throw failure(
+      `quantities must match the regular expression: ${JSON.stringify(text)} is not ${QUANTITY_RULE}`,
+      at,
+      context,
+    );
+  }
+  return text;
+}
+
+function decodeArray(value: unknown, items: FieldType, at: Location, context: Context): JsonValue[] {
+  if (!Array.isArray(value)) throw mismatch(value, `[]${goTypeName(items)}`, at, context);
+  return value.map((item, index) =>
+    decodeValue(item, items, { ...at, path: `${at.path}[${index}]` }, context),
+  );
+}
+
+function decodeMap(value: unknown, values: FieldType, at: Location, context: Context): JsonObject {
+  if (!isPlainObject(value)) throw mismatch(value, `map[string]${goTypeName(values)}`, at, context);
+  const result: JsonObject = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (item === null && !context.options.patch) continue;
+    result[key] = decodeValue(item, values, { ...at, path: childPath(at.path, key) }, context);
+  }
+  return result;
+}
+
+function decodeObject(value: unknown, typeName: string, at: Location, context: Context): JsonObject {
+  const definition = definitionFor(typeName, context.options.extraDefinitions);
+  if (!definition) throw new Error(`no schema for ${typeName}`);
+  if (!isPlainObject(value)) throw mismatch(value, goTypeOfDefinition(typeName), at, context);
+  const struct = shortName(typeName);
+  const result: JsonObject = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (context.options.patch && key.startsWith("$")) {
+      result[key] = item as JsonValue;
+      continue;
+    }
+    const field = resolveField(definition, key, context.options.caseInsensitive ?? false);
+    if (!field) {
+      unknownField(key, at, typeName, context);
+      continue;
+    }
+    if (item === null && !context.options.patch) continue;
+    const child: Location = {
+      path: childPath(at.path, field.name),
+      goPath: at.goPath ? `${at.goPath}.${field.name}` : field.name,
+      struct,
+    };
+    result[field.name] = decodeValue(item, field.type, child, context);
+  }
+  return result;
+}
+
+function resolveField(
+  definition: DefinitionSchema,
+  key: string,
+  caseInsensitive: boolean,
+): { name: string; type: FieldType } | undefined {
+  const exact = definition.fields[key];
+  if (exact) return { name: key, type: exact };
+  if (!caseInsensitive) return undefined;
+  const lower = key.toLowerCase();
+  for (const [name, type] of Object.entries(definition.fields)) {
+    if (name.toLowerCase() === lower) return { name, type };
+  }
+  return undefined;
+}
+
+function unknownField(key: string, at: Location, typeName: string, context: Context): void {
+  const message = `unknown field ${JSON.stringify(key)} at ${at.path} (${shortName(typeName)} has no such field)`;
+  if (context.options.unknownFields === "error")
+    throw failure(message, { ...at, path: childPath(at.path, key) }, context);
+  context.warnings.push(`${message}; it was ignored`);
+}
+
+function mismatch(value: unknown, goType: string, at: Location, context: Context): AgentStackError {
+  return failure(
+    `json: cannot unmarshal ${jsonKind(value)} into Go struct field ${goField(at)} of type ${goType}`,
+    at,
+    context,
+  );
+}
+
+function failure(message: string, at: Location, context: Context): AgentStackError {
+  const located = message.includes(` at ${at.path}`) ? message : `${message} (at ${at.path})`;
+  return new AgentStackError(context.options.errorCode, located, { path: at.path });
+}
+
+function goField(at: Location): string {
+  return at.struct ? `${at.struct}.${at.goPath}` : at.goPath || "value";
+}
+
+function jsonKind(value: unknown): string {
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "boolean") return "bool";
+  if (typeof value === "object") return "object";
+  return typeof value;
+}
+
+function goTypeName(type: FieldType): string {
+  switch (type.kind) {
+    case "array":
+      return `[]${goTypeName(type.items)}`;
+    case "map":
+      return `map[string]${goTypeName(type.values)}`;
+    case "object":
+      return goTypeOfDefinition(type.ref);
+    case "integer":
+      return type.format === "int32" ? "int32" : "int64";
+    case "number":
+      return "float64";
+    case "boolean":
+      return "bool";
+    case "quantity":
+      return "resource.Quantity";
+    case "intOrString":
+      return "intstr.IntOrString";
+    case "time":
+      return "v1.Time";
+    case "any":
+      return "interface {}";
+    case "string":
+      return "string";
+  }
+}
+
+function goTypeOfDefinition(typeName: string): string {
+  const parts = typeName.split(".");
+  return parts.length > 1 ? `${parts.at(-2)}.${parts.at(-1)}` : typeName;
+}
+
+function shortName(typeName: string): string {
+  return typeName.split(".").at(-1) ?? typeName;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `$.a.b`, or `$.labels["app.kubernetes.io/name"]` where the key is not an identifier. */
+export function childPath(parent: string, key: string): string {
+  return IDENTIFIER.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
