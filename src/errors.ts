@@ -44,6 +44,11 @@ export const ERRORS = {
   },
 
   // Building the pod spec.
+  ASK_BASE_POD_SPEC_CONFLICT: {
+    stage: "build",
+    summary:
+      "an external Job has its own pod template and the kubernetes plugin sets podSpec or podTemplate too",
+  },
   ASK_POD_TEMPLATE_FETCH: {
     stage: "podTemplate",
     summary: "the PodTemplate named by podTemplate cannot be fetched",
@@ -53,6 +58,10 @@ export const ERRORS = {
   ASK_PATCH_COMMAND_MODIFICATION: {
     stage: "build",
     summary: "a pod spec patch changes the command or args of a container the stack owns",
+  },
+  ASK_PATCH_REMOVES_AGENT: {
+    stage: "build",
+    summary: "a pod spec patch removes a container the job cannot run without (agent, copy-agent)",
   },
   ASK_PATCH_FAILED: {
     stage: "build",

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
-import { generatedModule } from "../scripts/generate-k8s-schema.ts";
+import { generatedFiles } from "../scripts/generate-k8s-schema.ts";
 
-test("the checked-in Kubernetes schema table matches what the generator produces", () => {
-  const current = readFileSync(new URL("../src/generated/k8s-schema.ts", import.meta.url), "utf8");
-  expect(
-    current === generatedModule(),
-    "src/generated/k8s-schema.ts is out of date: run npm run generate",
-  ).toBe(true);
-});
+test.each(generatedFiles().map((file) => [file.path.replace(/.*\/src\//, "src/"), file.content]))(
+  "the checked-in %s matches what the generator produces",
+  (path, content) => {
+    const current = readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
+    expect(current === content, `${path} is out of date: run npm run generate`).toBe(true);
+  },
+);

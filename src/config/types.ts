@@ -3,7 +3,8 @@
  * flags and environment, already defaulted and validated. Property names are the camelCase of the
  * upstream key names (`job-prefix` → `jobPrefix`). Durations are nanoseconds, as Go's.
  */
-import type { PodSpec, Volume } from "kubernetes-types/core/v1.js";
+import type { Volume } from "../generated/k8s-types.ts";
+import type { JsonObject } from "../k8s/decode.ts";
 import type {
   AgentConfig,
   CheckoutParams,
@@ -61,7 +62,8 @@ export interface Config {
   readonly jobTtl: Duration;
   readonly jobActiveDeadlineSeconds: number;
   readonly defaultTerminationGracePeriodSeconds: number;
-  readonly podSpecPatch: PodSpec | undefined;
+  /** A strategic merge patch of the PodSpec: directives (`$patch`…) and `null`s are kept. */
+  readonly podSpecPatch: JsonObject | undefined;
   readonly workspaceVolume: Volume | undefined;
   readonly workspaceMountSubPathExpr: string;
   readonly agentConfig: AgentConfig | undefined;

@@ -11,7 +11,7 @@ import type {
   SecretVolumeSource,
   Volume,
   VolumeMount,
-} from "kubernetes-types/core/v1.js";
+} from "../generated/k8s-types.ts";
 
 export const INTERPOSERS = ["", "buildkite", "vector", "legacy"] as const;
 export type Interposer = (typeof INTERPOSERS)[number];
