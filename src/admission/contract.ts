@@ -1,0 +1,17 @@
+/**
+ * The public contract between whoever creates a Job (the launcher, or any other tool) and the
+ * admission webhook that expands it (design.md, "The contract between launcher and webhook").
+ */
+
+/** The webhook's objectSelector matches this label: only labelled Jobs are expanded. */
+export const LABEL_EXPAND = "buildkite.com/expand";
+/** The Buildkite job as JSON, in the shape of GraphQL's `JobTypeCommand`; removed after expansion. */
+export const ANNOTATION_JOB = "buildkite.com/job";
+/** Set on expansion: `agent-stack-k8s/<version>`. A Job that has it is never expanded again. */
+export const ANNOTATION_EXPANDED_BY = "buildkite.com/expanded-by";
+
+export { LABEL_JOB_UUID } from "../expand/metadata.ts";
+
+export function expandedBy(version: string): string {
+  return `agent-stack-k8s/${version}`;
+}
