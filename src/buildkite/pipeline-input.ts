@@ -8,8 +8,11 @@
  */
 import { AgentStackError } from "../errors.ts";
 
-export function inputError(path: string, message: string): AgentStackError {
-  return new AgentStackError("ASK_INPUT_INVALID", path === "" ? message : `${path}: ${message}`, { path });
+export function inputError(path: string, message: string, cause?: unknown): AgentStackError {
+  return new AgentStackError("ASK_INPUT_INVALID", path === "" ? message : `${path}: ${message}`, {
+    path,
+    cause,
+  });
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;

@@ -77,7 +77,7 @@ export function parsePipelineYaml(yamlText: string): unknown {
     return document.toJS({ mapAsMap: true });
   } catch (cause) {
     // `toJS` refuses alias bombs ("Excessive alias count").
-    throw new AgentStackError("ASK_INPUT_INVALID", `not valid YAML: ${firstLine(String(cause))}`, { cause });
+    throw inputError("", `not valid YAML: ${firstLine(String(cause))}`, cause);
   }
 }
 
