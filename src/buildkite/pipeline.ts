@@ -3,15 +3,18 @@
  * matrix combinations or its parallelism), each as a `JobTypeCommand`. `render --pipeline` feeds them
  * through the same expansion as the cluster does.
  *
- * The env of a job, from lowest to highest precedence (Buildkite: pipeline env, then build env, then step
- * env, then Buildkite's own variables, which a pipeline cannot override):
+ * The env of a job, from lowest to highest precedence. Buildkite merges pipeline env, then the env given
+ * when a build is created, then step env, then its own `BUILDKITE_*` variables, which a pipeline cannot
+ * override (forum.buildkite.community, "Changes to Environment Variable Precedence"; the environment
+ * variables page marks them "cannot be modified"). `options.buildEnv` stands for the build-level
+ * variables Buildkite sets, so it sits with Buildkite's own:
  * 1. the pipeline's `env`;
  * 2. the step's `env`;
- * 3. `options.buildEnv` (`BUILDKITE_BUILD_URL`, `BUILDKITE_BRANCH`…, set by Buildkite for the build);
+ * 3. `options.buildEnv` (`BUILDKITE_BUILD_URL`, `BUILDKITE_BRANCH`, `BUILDKITE_REPO`…);
  * 4. what Buildkite derives from the step: `BUILDKITE_COMMAND`, `BUILDKITE_LABEL`, `BUILDKITE_STEP_KEY`,
  *    `BUILDKITE_PLUGINS`, `BUILDKITE_IMAGE` (step `image`, else the pipeline's), `BUILDKITE_ARTIFACT_PATHS`,
  *    `BUILDKITE_PARALLEL_JOB` / `BUILDKITE_PARALLEL_JOB_COUNT`.
- * The list is sorted by name (UTF-16 code units), so it never depends on key order.
+ * The list is sorted by name (UTF-16 code units), so it never depends on the order of keys.
  *
  * Not done here: `$VAR` interpolation (the agent does it at `pipeline upload`) and conditions that need a
  * live build (`if`, `branches`); every command step that is not `skip`ped gives its jobs.
