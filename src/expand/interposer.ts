@@ -18,7 +18,14 @@ export function interpose(
       return quoteJoin([...command, ...args]);
     case "legacy":
       return [...command, ...args].join(" ");
+    default:
+      return unknownInterposer(interposer);
   }
+}
+
+/** Decoding refuses unknown interposers; one that slips through must fail loudly, not run `undefined`. */
+function unknownInterposer(interposer: never): never {
+  throw new Error(`invalid interposer ${JSON.stringify(interposer)}`);
 }
 
 /**

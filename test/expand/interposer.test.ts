@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { interpose } from "../../src/expand/interposer.ts";
+import type { Interposer } from "../../src/params/types.ts";
 
 interface Row {
   readonly command: readonly string[];
@@ -141,5 +142,9 @@ describe("edge cases", () => {
     interpose("vector", command, args);
     expect(command).toEqual(["sh", "-c"]);
     expect(args).toEqual(["echo hi"]);
+  });
+
+  test("an interposer that decoding should have refused throws instead of producing a command", () => {
+    expect(() => interpose("bogus" as Interposer, ["echo"], [])).toThrow('invalid interposer "bogus"');
   });
 });
