@@ -157,7 +157,7 @@ function decodeMap(value: unknown, values: FieldType, at: Location, context: Con
   const result: JsonObject = {};
   for (const [key, item] of Object.entries(value)) {
     if (item === null && !context.options.patch) continue;
-    result[key] = decodeValue(item, values, { ...at, path: childPath(at.path, key) }, context);
+    setOwn(result, key, decodeValue(item, values, { ...at, path: childPath(at.path, key) }, context));
   }
   return result;
 }
@@ -170,7 +170,7 @@ function decodeObject(value: unknown, typeName: string, at: Location, context: C
   const result: JsonObject = {};
   for (const [key, item] of Object.entries(value)) {
     if (context.options.patch && key.startsWith("$")) {
-      result[key] = item as JsonValue;
+      setOwn(result, key, item as JsonValue);
       continue;
     }
     const field = resolveField(definition, key, context.options.caseInsensitive ?? false);
@@ -184,9 +184,17 @@ function decodeObject(value: unknown, typeName: string, at: Location, context: C
       goPath: at.goPath ? `${at.goPath}.${field.name}` : field.name,
       struct,
     };
-    result[field.name] = decodeValue(item, field.type, child, context);
+    setOwn(result, field.name, decodeValue(item, field.type, child, context));
   }
   return result;
+}
+
+/**
+ * Plain assignment would treat a map key `__proto__` (a label, say) as the object's prototype and drop
+ * it; decoded documents keep every key as data.
+ */
+function setOwn(target: JsonObject, key: string, value: JsonValue): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function resolveField(
@@ -194,7 +202,8 @@ function resolveField(
   key: string,
   caseInsensitive: boolean,
 ): { name: string; type: FieldType } | undefined {
-  const exact = definition.fields[key];
+  // Own fields only: `constructor` or `toString` must not resolve to Object.prototype's members.
+  const exact = Object.hasOwn(definition.fields, key) ? definition.fields[key] : undefined;
   if (exact) return { name: key, type: exact };
   if (!caseInsensitive) return undefined;
   const lower = key.toLowerCase();
