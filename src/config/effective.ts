@@ -23,8 +23,10 @@ export function applyEffectiveValues(values: Values, sources: Sources): string[]
     const source = sources[spec.key];
     if (source !== undefined && source.kind !== "default") {
       const kind = spec.type.kind;
+      const problem =
+        spec.floor.below === 1 ? "is not positive" : `is below ${shown(spec.floor.below, kind)}`;
       warnings.push(
-        `${spec.key}: ${shown(value, kind)} (from ${describeSource(source)}) is below ${shown(spec.floor.below, kind)}; using ${shown(spec.floor.becomes, kind)}`,
+        `${spec.key}: ${shown(value, kind)} (from ${describeSource(source)}) ${problem}; using ${shown(spec.floor.becomes, kind)}`,
       );
     }
   }

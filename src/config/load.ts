@@ -73,6 +73,7 @@ export function loadConfig<const Flags extends readonly CommandFlag[] = readonly
 
   if (parsed.help) {
     const defaults = defaultValues();
+    applyEffectiveValues(defaults.values, defaults.sources);
     return {
       config: toConfig(defaults.values),
       flags,
@@ -152,8 +153,6 @@ function defaultValues(): { values: Values; sources: Sources } {
     values[spec.key] = spec.type.default;
     sources[spec.key] = { kind: "default" };
   }
-  // `debug` and the queue tag shape the defaults too (log-level, queue).
-  applyEffectiveValues(values, sources);
   return { values, sources };
 }
 

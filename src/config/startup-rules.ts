@@ -190,7 +190,7 @@ export function requirementProblems(
           spec.key,
           value,
           sourceOf(spec.key),
-          `is empty, but the ${subcommand} needs it`,
+          `is empty, but agent-stack-k8s ${subcommand} needs it`,
           spec.description,
         ),
       );

@@ -4,10 +4,16 @@
  * converted to the shape `Config` carries. A Kubernetes patch keeps its `$patch`-style directives and
  * explicit nulls, which give strategic merge patch its deletions.
  */
-import type { PodSpec, Volume } from "kubernetes-types/core/v1.js";
 import { type AgentStackError, isAgentStackError } from "../errors.ts";
 import { K8S_SCHEMA } from "../generated/k8s-schema.ts";
-import { childPath, type DecodeOptions, decodeDefinition, decodeField } from "../k8s/decode.ts";
+import type { Volume } from "../generated/k8s-types.ts";
+import {
+  childPath,
+  type DecodeOptions,
+  decodeDefinition,
+  decodeField,
+  type JsonObject,
+} from "../k8s/decode.ts";
 import { ref } from "../params/schemas.ts";
 import {
   type AgentConfig,
@@ -123,7 +129,8 @@ function finish<T>(result: Attempt<T>, problems: readonly ConfigProblem[] = []):
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: result.value };
 }
 
-const decodePodSpecPatch = decodedDefinition<PodSpec>(`${CORE}.PodSpec`, { patch: true });
+// A patch stays JSON: its directives and nulls have no place in the PodSpec type.
+const decodePodSpecPatch = decodedDefinition<JsonObject>(`${CORE}.PodSpec`, { patch: true });
 const decodeVolume = decodedDefinition<Volume>(`${CORE}.Volume`);
 const decodeCheckoutParams = decodedDefinition<CheckoutParams>("buildkite.CheckoutParams");
 const decodeCommandParams = decodedDefinition<CommandParams>("buildkite.CommandParams");

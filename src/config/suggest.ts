@@ -1,7 +1,7 @@
 /**
  * "Did you mean …?" for misspelt keys and flags. The likely slips are a typo, a different case or
  * separator (`maxInFlight`, `max_in_flight`, `hooks-volume` for `hooksVolume`), so those are compared
- * with separators and case removed first, then by edit distance.
+ * with separators and case removed, by edit distance, then for a word left out.
  */
 
 function normalise(name: string): string {
@@ -22,7 +22,7 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The candidate closest to `name`, if any is close enough to be what was meant. */
-export function closest(name: string, candidates: Iterable<string>): string | undefined {
+export function closest(name: string, candidates: readonly string[]): string | undefined {
   const wanted = normalise(name);
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
@@ -34,11 +34,23 @@ export function closest(name: string, candidates: Iterable<string>): string | un
     }
   }
   const tolerance = Math.max(2, Math.floor(wanted.length / 4));
-  return bestDistance <= tolerance ? best : undefined;
+  if (bestDistance <= tolerance) return best;
+  // A word left out (`imagePolicy` for `imagePullPolicy`): most of the candidate, in order.
+  for (const candidate of candidates) {
+    const target = normalise(candidate);
+    if (wanted.length >= 0.6 * target.length && isSubsequence(wanted, target)) return candidate;
+  }
+  return undefined;
+}
+
+function isSubsequence(short: string, long: string): boolean {
+  let position = 0;
+  for (const char of long) if (char === short[position]) position++;
+  return position === short.length;
 }
 
 /** `; did you mean "max-in-flight"?`, or nothing. */
-export function didYouMean(name: string, candidates: Iterable<string>, quote = true): string {
+export function didYouMean(name: string, candidates: readonly string[], quote = true): string {
   const suggestion = closest(name, candidates);
   if (suggestion === undefined) return "";
   return `; did you mean ${quote ? JSON.stringify(suggestion) : suggestion}?`;
