@@ -221,7 +221,17 @@ function readConfigFile(path: string, readFile = (file: string) => readFileSync(
       { path },
     );
   }
-  const content: unknown = document.toJS({ maxAliasCount: 1000 });
+  let content: unknown;
+  try {
+    content = document.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    // yaml refuses alias expansion that grows without bound (a "billion laughs" file).
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new AgentStackError("ASK_CONFIG_FILE_INVALID", `failed to parse config file ${path}: ${reason}`, {
+      path,
+      cause: error,
+    });
+  }
   if (content === null || content === undefined) return { values: new Map(), problems: [] };
   if (!isPlainObject(content)) {
     throw new AgentStackError(

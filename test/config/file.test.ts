@@ -132,3 +132,14 @@ describe("keys with dots survive (upstream's key delimiter is ::)", () => {
     );
   });
 });
+
+test("a file whose aliases expand without bound is invalid, not a crash", () => {
+  const lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]'];
+  for (let level = 0; level < 8; level++) {
+    const previous = String.fromCharCode(97 + level);
+    const next = String.fromCharCode(98 + level);
+    lines.push(`${next}: &${next} [${Array(10).fill(`*${previous}`).join(", ")}]`);
+  }
+  const error = thrown(() => load({ file: `x-bomb:\n${lines.map((line) => `  ${line}`).join("\n")}\n` }));
+  expect(isAgentStackError(error, "ASK_CONFIG_FILE_INVALID")).toBe(true);
+});
