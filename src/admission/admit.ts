@@ -95,7 +95,7 @@ export function admit(review: unknown, context: AdmissionContext): AdmissionResu
     if (!isAgentStackError(error)) throw error;
     return answer("denied", error.code, {
       allowed: false,
-      status: { code: 400, reason: "BadRequest", message: denialMessage(error) },
+      status: { code: 400, reason: "BadRequest", message: failureMessage(error) },
     });
   }
 }
@@ -176,23 +176,26 @@ function ownPodSpecOf(job: Job): PodSpec | undefined {
 }
 
 function applyExpansion(job: Job, expansion: Expansion, version: string): Job {
-  const result = structuredClone(job);
-  const metadata = (result.metadata ??= {});
-  metadata.labels = { ...metadata.labels, ...expansion.labels };
+  const { metadata = {}, spec = { template: {} }, ...rest } = structuredClone(job);
   const annotations: Record<string, string> = { ...metadata.annotations, ...expansion.annotations };
   delete annotations[ANNOTATION_JOB];
   annotations[ANNOTATION_EXPANDED_BY] = expandedBy(version);
-  metadata.annotations = annotations;
-  const spec = (result.spec ??= { template: {} });
-  Object.assign(spec, expansion.spec);
-  const templateMetadata = (spec.template.metadata ??= {});
-  templateMetadata.labels = { ...templateMetadata.labels, ...expansion.labels };
-  templateMetadata.annotations = { ...templateMetadata.annotations, ...expansion.annotations };
-  spec.template.spec = expansion.podSpec;
-  return result;
-}
-
-/** The Buildkite job is failed with this text, so it carries upstream's prefixes and the path. */
-function denialMessage(error: AgentStackError): string {
-  return failureMessage(error);
+  const templateMetadata = spec.template.metadata ?? {};
+  return {
+    ...rest,
+    metadata: { ...metadata, labels: { ...metadata.labels, ...expansion.labels }, annotations },
+    spec: {
+      ...spec,
+      ...expansion.spec,
+      template: {
+        ...spec.template,
+        metadata: {
+          ...templateMetadata,
+          labels: { ...templateMetadata.labels, ...expansion.labels },
+          annotations: { ...templateMetadata.annotations, ...expansion.annotations },
+        },
+        spec: expansion.podSpec,
+      },
+    },
+  };
 }

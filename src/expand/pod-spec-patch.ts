@@ -50,11 +50,8 @@ export function patchPodSpec(
     throw error;
   }
   try {
-    return strategicMergePatch(
-      original as unknown as JsonObject,
-      checked,
-      "io.k8s.api.core.v1.PodSpec",
-    ) as PodSpec;
+    // The result is a PodSpec: both inputs were decoded against the PodSpec schema.
+    return strategicMergePatch(original, checked, "io.k8s.api.core.v1.PodSpec") as unknown as PodSpec;
   } catch (error) {
     if (isAgentStackError(error)) throw wrap(error, `error applying strategic patch: ${error.message}`);
     throw error;

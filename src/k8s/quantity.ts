@@ -4,7 +4,7 @@
  * API server.
  */
 const NUMBER = String.raw`[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)`;
-const SUFFIX = String.raw`(?:Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?`;
+const SUFFIX = "(?:Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?";
 const QUANTITY = new RegExp(`^${NUMBER}${SUFFIX}$`);
 
 export const QUANTITY_RULE = "a quantity such as 100m, 0.5, 128Mi or 1e3";
