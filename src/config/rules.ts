@@ -5,6 +5,7 @@
  * on every Job instead of once at startup.
  */
 import { parseImageReference } from "../images/reference.ts";
+import { isDnsLabel, isDnsSubdomain, isLabelValue, isQualifiedName } from "../k8s/names.ts";
 import { isQuantity } from "../k8s/quantity.ts";
 import type { StringRule } from "./schema.ts";
 
@@ -14,37 +15,12 @@ export interface RuleFailure {
   readonly expected: string;
 }
 
-const LABEL_VALUE = /^(?:(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const QUALIFIED_NAME_PART = /^(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
 /** go-playground validator's `hostnameRegexRFC1123`, which IPv4 addresses match too. */
 const RFC1123_HOSTNAME = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}(?:\.[a-zA-Z0-9][a-zA-Z0-9-]{0,62})*$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** A Job name must also be a label value (63 characters); a Buildkite job UUID takes 36 of them. */
 const MAX_JOB_PREFIX_LENGTH = 63 - 36;
 const JOB_PREFIX = /^[a-z0-9][-a-z0-9.]*$/;
-
-export function isLabelValue(value: string): boolean {
-  return value.length <= 63 && LABEL_VALUE.test(value);
-}
-
-/** A label or annotation key: an optional DNS subdomain prefix and `/`, then a name of ≤ 63 characters. */
-export function isQualifiedName(value: string): boolean {
-  const slash = value.lastIndexOf("/");
-  const name = slash === -1 ? value : value.slice(slash + 1);
-  const prefix = slash === -1 ? undefined : value.slice(0, slash);
-  if (prefix !== undefined && !isDnsSubdomain(prefix)) return false;
-  return name.length <= 63 && QUALIFIED_NAME_PART.test(name);
-}
-
-export function isDnsLabel(value: string): boolean {
-  return value.length <= 63 && DNS_LABEL.test(value);
-}
-
-export function isDnsSubdomain(value: string): boolean {
-  return value.length <= 253 && DNS_SUBDOMAIN.test(value);
-}
 
 /**
  * go-playground validator's `hostname_port`: Go's `net.SplitHostPort`, a port from 1 to 65535, and an

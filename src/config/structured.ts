@@ -14,6 +14,7 @@ import {
   decodeField,
   type JsonObject,
 } from "../k8s/decode.ts";
+import { isLabelValue, isQualifiedName } from "../k8s/names.ts";
 import { ref } from "../params/schemas.ts";
 import {
   type AgentConfig,
@@ -33,7 +34,6 @@ import {
   invalidValue,
   ruleViolation,
 } from "./problems.ts";
-import { isLabelValue, isQualifiedName } from "./rules.ts";
 import { didYouMean } from "./suggest.ts";
 
 export const STRUCTURED_KEYS = [

@@ -4,7 +4,7 @@
  * them, and after `safe-to-evict`, so a step may override that one.
  */
 
-import { isLabelValue, isQualifiedName } from "./labels.ts";
+import { isLabelValue, isQualifiedName } from "../k8s/names.ts";
 import type { Draft, ExpansionInputs } from "./state.ts";
 
 export const LABEL_JOB_UUID = "buildkite.com/job-uuid";

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
-import { checkAgentTag, isHostnamePort, isLabelValue, isQualifiedName } from "../../src/config/rules.ts";
+import { checkAgentTag, isHostnamePort } from "../../src/config/rules.ts";
 import { closest } from "../../src/config/suggest.ts";
+import { isLabelValue, isQualifiedName } from "../../src/k8s/names.ts";
 
 describe("hostname_port (go-playground validator)", () => {
   test.each([":6060", "localhost:6060", "127.0.0.1:6060", "0.0.0.0:1", "pprof.internal:65535", "my-host:80"])(
