@@ -50,7 +50,7 @@ describe.skipIf(KUBECTL === undefined)(`the recorded cases are what kubectl does
     close = workspace.close;
     const all = [...RECORDED, ...DIFFERENCE_CASES];
     const outcomes = await inPool(all, 3, (smpCase) => throughKubectl(workspace.dir, smpCase));
-    all.forEach((smpCase, i) => results.set(smpCase, outcomes[i]!));
+    for (const [i, smpCase] of all.entries()) results.set(smpCase, outcomes[i]!);
   }, 60_000);
   afterAll(() => close());
 
