@@ -1,0 +1,31 @@
+/** The README's table of error codes, generated from the catalog in `src/errors.ts`. */
+import { ERRORS } from "../src/errors.ts";
+
+export const ERROR_CODES_START = "<!-- error-codes:start -->";
+export const ERROR_CODES_END = "<!-- error-codes:end -->";
+
+const STAGE_EFFECT: Readonly<Record<string, string>> = {
+  cli: "exit status 2",
+  config: "exit status 2",
+  job: "the job is refused (render: exit 1)",
+  parse: "fails the Buildkite job: `agent-stack-k8s failed to parse the job: …`",
+  build: "fails the Buildkite job: `agent-stack-k8s failed to build a podSpec for the job: …`",
+  podTemplate: "fails the Buildkite job",
+  smp: "reported inside `ASK_PATCH_FAILED` during expansion",
+  admission: "HTTP 400 from the webhook",
+};
+
+export function errorCodesMarkdown(): string {
+  const rows = Object.entries(ERRORS).map(
+    ([code, { stage, summary }]) => `| \`${code}\` | ${summary} | ${STAGE_EFFECT[stage] ?? stage} |`,
+  );
+  return ["| code | meaning | effect |", "| --- | --- | --- |", ...rows].join("\n");
+}
+
+export function withErrorCodesTable(readme: string): string {
+  const start = readme.indexOf(ERROR_CODES_START);
+  const end = readme.indexOf(ERROR_CODES_END);
+  if (start === -1 || end < start)
+    throw new Error(`README.md has no ${ERROR_CODES_START} … ${ERROR_CODES_END} block`);
+  return `${readme.slice(0, start)}${ERROR_CODES_START}\n${errorCodesMarkdown()}\n${readme.slice(end)}`;
+}

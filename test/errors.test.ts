@@ -1,0 +1,31 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { expect, test } from "vitest";
+import { withErrorCodesTable } from "../scripts/readme-error-codes.ts";
+import { ERRORS } from "../src/errors.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sources(path) : path.endsWith(".ts") ? [path] : [];
+  });
+}
+
+test("the README's error-code table is up to date (run npm run docs)", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  expect(
+    withErrorCodesTable(readme) === readme,
+    "README.md error codes are out of date: run npm run docs",
+  ).toBe(true);
+});
+
+test("every code in the catalog is raised somewhere in src/", () => {
+  const code = sources(join(ROOT, "src"))
+    .filter((path) => !path.endsWith("errors.ts"))
+    .map((path) => readFileSync(path, "utf8"))
+    .join("\n");
+  const unused = Object.keys(ERRORS).filter((name) => !code.includes(`"${name}"`));
+  expect(unused).toEqual([]);
+});
