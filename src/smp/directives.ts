@@ -5,7 +5,7 @@
  */
 import { freshList, freshMap, type MergeContext, setKey } from "./context.ts";
 import { decodedCapacity } from "./go-slice.ts";
-import { describe, goSet, hasKey, isJsonMap, type JsonMap } from "./json.ts";
+import { describe, goKind, goSet, hasKey, isJsonMap, type JsonMap } from "./json.ts";
 import { childPath, type PatchPath } from "./path.ts";
 import { smpError } from "./smp-error.ts";
 
@@ -53,33 +53,37 @@ export function mapPatchDirective(patch: JsonMap, path: PatchPath, context: Merg
  * kubectl drops its null members at every depth, then drops every object that carries `$patch`
  * (whatever its value), but keeps the other directives (`$retainKeys`, `$setElementOrder/…`) as data.
  */
-export function cleanNewValue(value: unknown, context: MergeContext): unknown {
-  return strip(value, true, context);
+export function cleanNewValue(value: unknown, path: PatchPath, context: MergeContext): unknown {
+  return strip(value, true, path, context);
 }
 
 /** The same without dropping nulls: what kubectl does to a list that only `$setElementOrder` adds. */
-export function withoutPatchDirectives(value: unknown, context: MergeContext): unknown {
-  return strip(value, false, context);
+export function withoutPatchDirectives(value: unknown, path: PatchPath, context: MergeContext): unknown {
+  return strip(value, false, path, context);
 }
 
-function strip(value: unknown, dropNulls: boolean, context: MergeContext): unknown {
+function strip(value: unknown, dropNulls: boolean, path: PatchPath, context: MergeContext): unknown {
   if (Array.isArray(value)) {
     const items: unknown[] = [];
-    for (const item of value) {
-      const cleaned = strip(item === undefined ? null : item, dropNulls, context);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const cleaned = strip(item === undefined ? null : item, dropNulls, childPath(path, i), context);
       if (cleaned !== DROPPED) items.push(cleaned);
     }
     // Go builds the list by appending one item at a time, exactly as the JSON decoder does.
     return freshList(context, items, decodedCapacity(items.length));
   }
-  if (!isJsonMap(value)) return value;
+  if (!isJsonMap(value)) {
+    goKind(value, path);
+    return value;
+  }
   // Go drops the nulls first, so `{"$patch": null}` survives that clean-up as an empty object.
   if (hasKey(value, PATCH) && !(dropNulls && value[PATCH] === null)) return DROPPED;
   const map = freshMap(context);
   for (const key of Object.keys(value)) {
     const member = value[key];
     if (member === undefined || (dropNulls && member === null)) continue;
-    const cleaned = strip(member, dropNulls, context);
+    const cleaned = strip(member, dropNulls, childPath(path, key), context);
     if (cleaned !== DROPPED) setKey(map, key, cleaned);
   }
   return map;

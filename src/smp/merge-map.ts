@@ -95,7 +95,7 @@ function mergeField(
     return;
   }
   if (!hasKey(result, key) || goKind(result[key], at) !== goKind(value, at)) {
-    if (!isDeleteList) putNewValue(result, key, value, context);
+    if (!isDeleteList) putNewValue(result, key, value, at, context);
     return;
   }
   const originalValue = result[key];
@@ -121,8 +121,14 @@ function mergeField(
   }
 }
 
-function putNewValue(result: JsonMap, key: string, value: unknown, context: MergeContext): void {
-  const cleaned = cleanNewValue(value, context);
+function putNewValue(
+  result: JsonMap,
+  key: string,
+  value: unknown,
+  at: PatchPath,
+  context: MergeContext,
+): void {
+  const cleaned = cleanNewValue(value, at, context);
   if (cleaned === DROPPED) delete result[key];
   else setKey(result, key, cleaned);
 }

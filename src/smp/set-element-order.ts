@@ -51,7 +51,7 @@ export function applySetElementOrder(
     : undefined;
   let merged: readonly unknown[];
   if (original === undefined) {
-    merged = withoutPatchDirectives(patchList, context) as unknown[];
+    merged = withoutPatchDirectives(patchList, listPath, context) as unknown[];
   } else if (!foundPatch) {
     merged = originalList as unknown[];
   } else {

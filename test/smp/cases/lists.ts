@@ -113,6 +113,23 @@ export const LIST_CASES: readonly SmpCase[] = [
     expected: { containers: [{ name: "d", image: "2", env: [{ name: "f" }, { name: "e" }] }, { name: "a" }] },
   },
   {
+    name: "keyed list: repeated patch items merge the same nested list twice, the second time ordered",
+    original: { containers: [{ name: "a", env: [{ name: "A" }, { name: "B" }, { name: "C" }] }] },
+    patch: {
+      containers: [
+        { name: "a", env: [{ name: "D" }] },
+        {
+          name: "a",
+          env: [{ name: "A", $patch: "delete" }, { name: "E" }],
+          "$setElementOrder/env": [{ name: "E" }],
+        },
+      ],
+    },
+    expected: {
+      containers: [{ name: "a", env: [{ name: "D" }, { name: "B" }, { name: "C" }, { name: "E" }] }],
+    },
+  },
+  {
     name: "keyed list: ports merge by containerPort alone, not by the list-map-keys (containerPort, protocol)",
     original: {
       containers: [
