@@ -1,4 +1,4 @@
-import type { Job } from "kubernetes-types/batch/v1.js";
+import type { Job } from "../../src/generated/k8s-types.ts";
 import { describe, expect, test } from "vitest";
 import { expectValidJob, validateK8sObject } from "./k8s-validate.ts";
 

@@ -1,0 +1,40 @@
+import { expect, test } from "vitest";
+import { isQuantity, quantityText } from "../../src/k8s/quantity.ts";
+
+test.each([
+  "1",
+  "0",
+  "100m",
+  "0.5",
+  ".5",
+  "1.",
+  "+1",
+  "-1",
+  "128Mi",
+  "1Gi",
+  "2Ei",
+  "1e3",
+  "1E-3",
+  "500u",
+  "10n",
+  "2k",
+  "3M",
+  "1T",
+  "1P",
+  "1E",
+])("%s is a quantity", (text) => {
+  expect(isQuantity(text)).toBe(true);
+});
+
+test.each(["", ".", "Ki", "1.5.5", "1 Gi", "1gi", "1KiB", "one", "1e", "--1", "1m1"])(
+  "%j is not a quantity",
+  (text) => {
+    expect(isQuantity(text)).toBe(false);
+  },
+);
+
+test("a number written as a JSON number becomes its text", () => {
+  expect(quantityText(0.5)).toBe("0.5");
+  expect(quantityText(2)).toBe("2");
+  expect(quantityText("2Gi")).toBe("2Gi");
+});
