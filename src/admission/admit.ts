@@ -3,12 +3,14 @@
  * for the CREATE of a Job gives the AdmissionReview to answer with — a JSON Patch that expands the
  * Job, no patch, or a denial whose message says what is wrong and where.
  */
+
 import jsonpatch from "fast-json-patch";
 import { type BuildkiteJob, parseBuildkiteJob } from "../buildkite/job.ts";
 import type { Config } from "../config/types.ts";
 import { AgentStackError, failureMessage, isAgentStackError } from "../errors.ts";
 import { type Expansion, expandJob, type PodTemplateResolver } from "../expand/index.ts";
 import type { Job, PodSpec } from "../generated/k8s-types.ts";
+import { copyJson } from "../k8s/copy.ts";
 import { isPlainObject } from "../k8s/decode.ts";
 import { VERSION } from "../version.ts";
 import { ANNOTATION_EXPANDED_BY, ANNOTATION_JOB, expandedBy, LABEL_EXPAND } from "./contract.ts";
@@ -176,7 +178,7 @@ function ownPodSpecOf(job: Job): PodSpec | undefined {
 }
 
 function applyExpansion(job: Job, expansion: Expansion, version: string): Job {
-  const { metadata = {}, spec = { template: {} }, ...rest } = structuredClone(job);
+  const { metadata = {}, spec = { template: {} }, ...rest } = copyJson(job);
   const annotations: Record<string, string> = { ...metadata.annotations, ...expansion.annotations };
   delete annotations[ANNOTATION_JOB];
   annotations[ANNOTATION_EXPANDED_BY] = expandedBy(version);

@@ -5,6 +5,7 @@
 
 import { formatDuration } from "../config/duration.ts";
 import type { Container, Volume, VolumeMount } from "../generated/k8s-types.ts";
+import { copyJson } from "../k8s/copy.ts";
 import type { AgentConfig } from "../params/types.ts";
 import { boolText, envVar, setEnv } from "./env.ts";
 import {
@@ -61,9 +62,7 @@ export function agentConfigVolumes(agentConfig: AgentConfig | undefined): Volume
     agentConfig.signingJWKSVolume,
     agentConfig.verificationJWKSVolume,
   ];
-  return volumes
-    .filter((volume): volume is Volume => volume !== undefined)
-    .map((volume) => structuredClone(volume));
+  return volumes.filter((volume): volume is Volume => volume !== undefined).map((volume) => copyJson(volume));
 }
 
 /** Mounts have only `name` and `mountPath`, as upstream creates them. */

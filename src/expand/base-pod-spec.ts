@@ -2,6 +2,7 @@
 
 import { AgentStackError } from "../errors.ts";
 import type { PodSpec } from "../generated/k8s-types.ts";
+import { copyJson } from "../k8s/copy.ts";
 import type { Draft, ExpansionInputs } from "./state.ts";
 
 export function chooseBasePodSpec(draft: Draft, inputs: ExpansionInputs): void {
@@ -14,9 +15,7 @@ export function chooseBasePodSpec(draft: Draft, inputs: ExpansionInputs): void {
       { path: `spec.template.spec` },
     );
   }
-  draft.podSpec = structuredClone(
-    plugin?.podSpec ?? podTemplateSpec(inputs) ?? ownPodSpec ?? { containers: [] },
-  );
+  draft.podSpec = copyJson(plugin?.podSpec ?? podTemplateSpec(inputs) ?? ownPodSpec ?? { containers: [] });
   draft.podSpec.containers ??= [];
   const securityContext = draft.podSpec.securityContext;
   draft.podUser = { uid: securityContext?.runAsUser ?? 0, gid: securityContext?.runAsGroup ?? 0 };

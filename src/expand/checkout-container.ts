@@ -3,7 +3,9 @@
  * non-root user the container starts as root just long enough to create that user, so the files it
  * checks out belong to the user the command containers run as.
  */
+
 import type { Container } from "../generated/k8s-types.ts";
+import { copyJson } from "../k8s/copy.ts";
 import type { CheckoutParams } from "../params/types.ts";
 import { agentConfigMounts } from "./agent-config.ts";
 import { gitMirrorsVolume } from "./checkout-params.ts";
@@ -58,8 +60,8 @@ function applyCheckoutParams(draft: Draft, checkout: Container, params: Checkout
     draft.podSpec.volumes = [...(draft.podSpec.volumes ?? []), mirrors.volume];
     appendMounts(checkout, [mirrors.mount]);
   }
-  if (params.envFrom) checkout.envFrom = [...(checkout.envFrom ?? []), ...structuredClone(params.envFrom)];
-  appendMounts(checkout, structuredClone(params.extraVolumeMounts ? [...params.extraVolumeMounts] : []));
+  if (params.envFrom) checkout.envFrom = [...(checkout.envFrom ?? []), ...copyJson(params.envFrom)];
+  appendMounts(checkout, copyJson(params.extraVolumeMounts ? [...params.extraVolumeMounts] : []));
 }
 
 /** The secret's `.git-credentials` is copied to a memory volume git can write its store to. */
@@ -71,7 +73,7 @@ function addGitCredentials(
   if (!secret) return "true";
   draft.podSpec.volumes = [
     ...(draft.podSpec.volumes ?? []),
-    { name: "git-credentials-ro", secret: structuredClone(secret) },
+    { name: "git-credentials-ro", secret: copyJson(secret) },
     { name: "git-credentials", emptyDir: { medium: "Memory" } },
   ];
   appendMounts(checkout, [

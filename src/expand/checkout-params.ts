@@ -3,7 +3,9 @@
  * **agent** container (the agent runs the checkout phase's git commands through the bootstrap); the
  * mirrors volume, `envFrom` and mounts go on the checkout container.
  */
+
 import type { Container, Volume, VolumeMount } from "../generated/k8s-types.ts";
+import { copyJson } from "../k8s/copy.ts";
 import type { CheckoutParams } from "../params/types.ts";
 import { boolText, envVar, setEnv } from "./env.ts";
 import { DEFAULT_GIT_MIRRORS_PATH } from "./names.ts";
@@ -54,7 +56,7 @@ export function gitMirrorsVolume(
   const volume = params?.gitMirrors?.volume;
   if (!params || !volume) return undefined;
   return {
-    volume: structuredClone(volume),
+    volume: copyJson(volume),
     mount: { name: volume.name, mountPath: gitMirrorsPath(params) ?? DEFAULT_GIT_MIRRORS_PATH },
   };
 }

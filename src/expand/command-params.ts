@@ -1,5 +1,7 @@
 /** The interposer in force and the `envFrom`/mounts command containers get from command params. */
+
 import type { Container } from "../generated/k8s-types.ts";
+import { copyJson } from "../k8s/copy.ts";
 import type { Interposer } from "../params/types.ts";
 import type { ExpansionInputs } from "./state.ts";
 
@@ -13,18 +15,14 @@ export function interposerOf(inputs: ExpansionInputs): Interposer {
 /** Default params first, then the plugin's: both are appended. */
 export function appendCommandParams(container: Container, inputs: ExpansionInputs): void {
   for (const params of [inputs.config.defaultCommandParams, inputs.plugin?.commandParams]) {
-    if (params?.envFrom)
-      container.envFrom = [...(container.envFrom ?? []), ...structuredClone(params.envFrom)];
+    if (params?.envFrom) container.envFrom = [...(container.envFrom ?? []), ...copyJson(params.envFrom)];
     if (params?.extraVolumeMounts) {
-      container.volumeMounts = [
-        ...(container.volumeMounts ?? []),
-        ...structuredClone(params.extraVolumeMounts),
-      ];
+      container.volumeMounts = [...(container.volumeMounts ?? []), ...copyJson(params.extraVolumeMounts)];
     }
   }
 }
 
 export function appendGitEnvFrom(container: Container, inputs: ExpansionInputs): void {
   const gitEnvFrom = inputs.plugin?.gitEnvFrom;
-  if (gitEnvFrom?.length) container.envFrom = [...(container.envFrom ?? []), ...structuredClone(gitEnvFrom)];
+  if (gitEnvFrom?.length) container.envFrom = [...(container.envFrom ?? []), ...copyJson(gitEnvFrom)];
 }

@@ -3,7 +3,9 @@
  * `restartPolicy: Always`, Kubernetes ≥ 1.29): they start before the command containers and are
  * stopped when those finish, so a sidecar can never keep a finished job's pod alive.
  */
+
 import type { Container } from "../generated/k8s-types.ts";
+import { copyJson } from "../k8s/copy.ts";
 import type { SidecarParams } from "../params/types.ts";
 import { appendMounts } from "./command-containers.ts";
 import { appendGitEnvFrom } from "./command-params.ts";
@@ -13,7 +15,7 @@ import { copyOfSharedMounts } from "./volumes.ts";
 
 export function sidecars(draft: Draft, inputs: ExpansionInputs): void {
   const added = (inputs.plugin?.sidecars ?? []).map((original, index) => {
-    const sidecar: Container = structuredClone(original);
+    const sidecar: Container = copyJson(original);
     sidecar.name ||= sidecarName(index);
     appendSidecarParams(sidecar, inputs.config.defaultSidecarParams);
     appendMounts(sidecar, copyOfSharedMounts(draft));
@@ -27,6 +29,6 @@ export function sidecars(draft: Draft, inputs: ExpansionInputs): void {
 }
 
 function appendSidecarParams(sidecar: Container, params: SidecarParams | undefined): void {
-  if (params?.envFrom) sidecar.envFrom = [...(sidecar.envFrom ?? []), ...structuredClone(params.envFrom)];
-  appendMounts(sidecar, structuredClone(params?.extraVolumeMounts ? [...params.extraVolumeMounts] : []));
+  if (params?.envFrom) sidecar.envFrom = [...(sidecar.envFrom ?? []), ...copyJson(params.envFrom)];
+  appendMounts(sidecar, copyJson(params?.extraVolumeMounts ? [...params.extraVolumeMounts] : []));
 }

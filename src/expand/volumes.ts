@@ -6,14 +6,13 @@
 
 import type { Config } from "../config/types.ts";
 import type { Volume, VolumeMount } from "../generated/k8s-types.ts";
+import { copyJson } from "../k8s/copy.ts";
 import { agentConfigVolumes } from "./agent-config.ts";
 import { WORKSPACE_PATH, WORKSPACE_VOLUME } from "./names.ts";
 import type { Draft, ExpansionInputs } from "./state.ts";
 
 export function workspaceVolume(config: Config): Volume {
-  return config.workspaceVolume
-    ? structuredClone(config.workspaceVolume)
-    : { name: WORKSPACE_VOLUME, emptyDir: {} };
+  return config.workspaceVolume ? copyJson(config.workspaceVolume) : { name: WORKSPACE_VOLUME, emptyDir: {} };
 }
 
 /** The `/workspace` mount of every container the stack creates, with the configured `subPathExpr`. */
@@ -35,11 +34,11 @@ export function podVolumes(draft: Draft, inputs: ExpansionInputs): void {
 export function sharedMounts(draft: Draft, inputs: ExpansionInputs): void {
   draft.workspaceMounts = [
     workspaceMount(inputs.config),
-    ...structuredClone(inputs.plugin?.extraVolumeMounts ?? []),
+    ...copyJson(inputs.plugin?.extraVolumeMounts ?? []),
   ];
 }
 
 /** A fresh copy of `M` for one container: upstream shares one slice, which is an aliasing bug. */
 export function copyOfSharedMounts(draft: Draft): VolumeMount[] {
-  return structuredClone(draft.workspaceMounts);
+  return copyJson(draft.workspaceMounts);
 }

@@ -2,10 +2,12 @@
  * PodTemplates for `render --pod-template FILE`: YAML or JSON files holding PodTemplate objects (several
  * documents, or a `List`), looked up by name as the webhook looks them up in its namespace.
  */
+
 import { parseAllDocuments } from "yaml";
 import { AgentStackError } from "../errors.ts";
 import type { PodTemplateResolver } from "../expand/index.ts";
 import type { PodSpec } from "../generated/k8s-types.ts";
+import { copyJson } from "../k8s/copy.ts";
 import { decodeDefinition, isPlainObject } from "../k8s/decode.ts";
 
 export interface PodTemplateFile {
@@ -27,7 +29,7 @@ export function podTemplatesFrom(files: readonly PodTemplateFile[]): PodTemplate
       const known = [...templates.keys()].sort().join(", ") || "none";
       throw new Error(`podtemplates ${JSON.stringify(name)} not found (known from --pod-template: ${known})`);
     }
-    return structuredClone(spec);
+    return copyJson(spec);
   };
 }
 

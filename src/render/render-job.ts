@@ -3,6 +3,7 @@
  * AdmissionReview, admission decision, JSON Patch applied — so what `render` prints is what the
  * webhook would make of it.
  */
+
 import jsonpatch, { type Operation } from "fast-json-patch";
 import { admit } from "../admission/admit.ts";
 import { buildSkeleton } from "../admission/skeleton.ts";
@@ -10,6 +11,7 @@ import type { BuildkiteJob } from "../buildkite/job.ts";
 import type { Config } from "../config/types.ts";
 import type { PodTemplateResolver } from "../expand/index.ts";
 import type { Job } from "../generated/k8s-types.ts";
+import { copyJson } from "../k8s/copy.ts";
 
 export type RenderResult =
   | { readonly ok: true; readonly job: Job; readonly warnings: readonly string[] }
@@ -31,7 +33,7 @@ export function renderJob(job: BuildkiteJob, context: RenderContext): RenderResu
   const operations = JSON.parse(
     Buffer.from(response.patch ?? "", "base64").toString("utf8") || "[]",
   ) as Operation[];
-  const expanded = jsonpatch.applyPatch(structuredClone(skeleton), operations, true, false).newDocument;
+  const expanded = jsonpatch.applyPatch(copyJson(skeleton), operations, true, false).newDocument;
   return { ok: true, job: expanded, warnings: response.warnings ?? [] };
 }
 
