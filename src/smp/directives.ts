@@ -5,7 +5,7 @@
  */
 import { freshList, freshMap, type MergeContext, setKey } from "./context.ts";
 import { decodedCapacity } from "./go-slice.ts";
-import { describe, goKind, goSet, hasKey, isJsonMap, type JsonMap } from "./json.ts";
+import { describe, goKind, goSet, hasKey, type JsonMap } from "./json.ts";
 import { childPath, type PatchPath } from "./path.ts";
 import { smpError } from "./smp-error.ts";
 
@@ -62,31 +62,37 @@ export function withoutPatchDirectives(value: unknown, path: PatchPath, context:
   return strip(value, false, path, context);
 }
 
+/** `path` is the value's own path when it is an object or a list, its container's otherwise. */
 function strip(value: unknown, dropNulls: boolean, path: PatchPath, context: MergeContext): unknown {
+  if (typeof value !== "object" || value === null) {
+    goKind(value, path);
+    return value;
+  }
   if (Array.isArray(value)) {
     const items: unknown[] = [];
     for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      const cleaned = strip(item === undefined ? null : item, dropNulls, childPath(path, i), context);
+      const item: unknown = value[i] ?? null;
+      const cleaned = strip(item, dropNulls, isContainer(item) ? childPath(path, i) : path, context);
       if (cleaned !== DROPPED) items.push(cleaned);
     }
     // Go builds the list by appending one item at a time, exactly as the JSON decoder does.
     return freshList(context, items, decodedCapacity(items.length));
   }
-  if (!isJsonMap(value)) {
-    goKind(value, path);
-    return value;
-  }
+  const map = value as JsonMap;
   // Go drops the nulls first, so `{"$patch": null}` survives that clean-up as an empty object.
-  if (hasKey(value, PATCH) && !(dropNulls && value[PATCH] === null)) return DROPPED;
-  const map = freshMap(context);
-  for (const key of Object.keys(value)) {
-    const member = value[key];
+  if (hasKey(map, PATCH) && !(dropNulls && map[PATCH] === null)) return DROPPED;
+  const copy = freshMap(context);
+  for (const key of Object.keys(map)) {
+    const member = map[key];
     if (member === undefined || (dropNulls && member === null)) continue;
-    const cleaned = strip(member, dropNulls, childPath(path, key), context);
-    if (cleaned !== DROPPED) setKey(map, key, cleaned);
+    const cleaned = strip(member, dropNulls, isContainer(member) ? childPath(path, key) : path, context);
+    if (cleaned !== DROPPED) setKey(copy, key, cleaned);
   }
-  return map;
+  return copy;
+}
+
+function isContainer(value: unknown): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 /**

@@ -87,8 +87,3 @@ export function goRemoveAt(slice: GoSlice, index: number): GoSlice {
   for (let i = index; i < slice.len - 1; i++) slice.buf[i] = slice.buf[i + 1];
   return { buf: slice.buf, len: slice.len - 1, cap: slice.cap };
 }
-
-/** The items of a slice as a new array. */
-export function itemsOf(slice: GoSlice): unknown[] {
-  return slice.buf.slice(0, slice.len);
-}

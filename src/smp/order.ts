@@ -39,7 +39,7 @@ export function noMergeKey(item: unknown, mergeKey: string, path: PatchPath): Er
  * Go's `index()`: the first position whose identity equals the item's. A missing merge key reads as
  * null; comparing two objects (or two lists) panics in Go and throws here.
  */
-export class OrderIndex {
+class OrderIndex {
   private readonly positions = new Map<unknown, number>();
   private readonly identity: ItemIdentity;
   private readonly path: PatchPath;
