@@ -29,7 +29,7 @@ export function definitionOf(typeName: string): DefinitionSchema | undefined {
  */
 export function lookupStructField(node: FieldType, key: string, path: PatchPath): FieldLookup {
   if (node.kind !== "object") {
-    throw smpError(path, `cannot merge an object into a field of type ${typeLabel(node)}`);
+    throw smpError(path, `cannot merge "${key}": its parent is ${typeLabel(node)}, not a struct`);
   }
   const definition = definitionOf(node.ref);
   const field = definition && Object.hasOwn(definition.fields, key) ? definition.fields[key] : undefined;
@@ -89,7 +89,7 @@ function typeLabel(type: FieldType): string {
     case "map":
       return "a map";
     default:
-      return type.kind;
+      return `a ${type.kind}`;
   }
 }
 

@@ -178,19 +178,19 @@ export const MAP_CASES: readonly SmpCase[] = [
     name: "objects nested in a scalar-typed field cannot merge",
     original: { hostname: { a: { b: 1 } } },
     patch: { hostname: { a: { b: 2 } } },
-    error: /\$\.hostname\.a: cannot merge an object into a field of type string/,
+    error: /\$\.hostname\.a: cannot merge "a": its parent is a string, not a struct/,
   },
   {
     name: "objects nested in a map of strings cannot merge",
     original: { nodeSelector: { a: { b: 1 } } },
     patch: { nodeSelector: { a: { b: 2 } } },
-    error: /\$\.nodeSelector\.a: cannot merge an object into a field of type a map/,
+    error: /\$\.nodeSelector\.a: cannot merge "a": its parent is a map, not a struct/,
   },
   {
     name: "lists nested in a map of strings cannot merge",
     original: { nodeSelector: { a: [1] } },
     patch: { nodeSelector: { a: [2] } },
-    error: /\$\.nodeSelector\.a: cannot merge an object into a field of type a map/,
+    error: /\$\.nodeSelector\.a: cannot merge "a": its parent is a map, not a struct/,
   },
   {
     name: "an object given for a list field merges while only scalars meet",
