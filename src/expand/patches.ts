@@ -6,7 +6,7 @@ import { AgentStackError } from "../errors.ts";
 import { interposerOf } from "./command-params.ts";
 import { hasEnv } from "./env.ts";
 import { AGENT_CONTAINER, COPY_AGENT_CONTAINER } from "./names.ts";
-import { type PatchRules, patchPodSpec } from "./pod-spec-patch.ts";
+import { type PatchedPodSpec, type PatchRules, patchPodSpec } from "./pod-spec-patch.ts";
 import type { Draft, ExpansionInputs } from "./state.ts";
 
 export function podSpecPatches(draft: Draft, inputs: ExpansionInputs): void {
@@ -15,13 +15,17 @@ export function podSpecPatches(draft: Draft, inputs: ExpansionInputs): void {
     interposer: interposerOf(inputs),
     allowUnsafeCommandModification: config.allowPodSpecPatchUnsafeCommandModification,
   };
-  if (config.podSpecPatch) {
-    draft.podSpec = patchPodSpec(draft.podSpec, config.podSpecPatch, "controller", rules);
-  }
+  if (config.podSpecPatch)
+    applyPatch(draft, patchPodSpec(draft.podSpec, config.podSpecPatch, "controller", rules));
   imageAttribute(draft, inputs);
   if (plugin?.podSpecPatch)
-    draft.podSpec = patchPodSpec(draft.podSpec, plugin.podSpecPatch, "k8s plugin", rules);
+    applyPatch(draft, patchPodSpec(draft.podSpec, plugin.podSpecPatch, "k8s plugin", rules));
   requireStackContainers(draft);
+}
+
+function applyPatch(draft: Draft, patched: PatchedPodSpec): void {
+  draft.podSpec = patched.podSpec;
+  draft.warnings.push(...patched.warnings);
 }
 
 /** The step's `image:` (Buildkite sets `BUILDKITE_IMAGE`) is the image of every command container. */

@@ -7,7 +7,7 @@
 
 import { AgentStackError, isAgentStackError } from "../errors.ts";
 import type { Container, PodSpec } from "../generated/k8s-types.ts";
-import { isPlainObject, type JsonObject, type JsonValue } from "../k8s/decode.ts";
+import { decodeDefinition, isPlainObject, type JsonObject, type JsonValue } from "../k8s/decode.ts";
 import type { Interposer } from "../params/types.ts";
 import { strategicMergePatch } from "../smp/index.ts";
 import { interpose } from "./interposer.ts";
@@ -27,35 +27,53 @@ export interface PatchRules {
   readonly allowUnsafeCommandModification: boolean;
 }
 
+const POD_SPEC = "io.k8s.api.core.v1.PodSpec";
+
+export interface PatchedPodSpec {
+  readonly podSpec: PodSpec;
+  readonly warnings: readonly string[];
+}
+
 export function patchPodSpec(
   original: PodSpec,
   patch: JsonObject,
   source: PatchSource,
   rules: PatchRules,
-): PodSpec {
+): PatchedPodSpec {
+  const rootPath = source === "controller" ? "pod-spec-patch" : "podSpecPatch";
   const wrap = (error: AgentStackError, detail: string): AgentStackError =>
     new AgentStackError(
       error.code === "ASK_PATCH_COMMAND_MODIFICATION" ? error.code : "ASK_PATCH_FAILED",
       `failed to apply podSpec patch from ${source}: ${detail}`,
-      {
-        ...(error.path === undefined ? {} : { path: error.path }),
-        cause: error,
-      },
+      { ...(error.path === undefined ? {} : { path: error.path }), cause: error },
     );
-  let checked: JsonObject;
+  let merged: JsonObject;
   try {
-    checked = applyCommandRules(original, patch, rules);
+    merged = strategicMergePatch(original, applyCommandRules(original, patch, rules), POD_SPEC, { rootPath });
   } catch (error) {
-    if (isAgentStackError(error)) throw wrap(error, error.message);
-    throw error;
+    if (!isAgentStackError(error)) throw error;
+    throw wrap(
+      error,
+      error.code === "ASK_PATCH_COMMAND_MODIFICATION"
+        ? error.message
+        : `error applying strategic patch: ${error.message}`,
+    );
   }
-  try {
-    // The result is a PodSpec: both inputs were decoded against the PodSpec schema.
-    return strategicMergePatch(original, checked, "io.k8s.api.core.v1.PodSpec") as unknown as PodSpec;
-  } catch (error) {
-    if (isAgentStackError(error)) throw wrap(error, `error applying strategic patch: ${error.message}`);
-    throw error;
-  }
+  return typedPodSpec(merged, rootPath);
+}
+
+/**
+ * Like kubectl, strategic merge patch adds new list items as written, `null`s and directives included;
+ * upstream then decoded the result into a Go PodSpec, which drops both. So do we, so that the Job sent
+ * to the API server has neither.
+ */
+function typedPodSpec(merged: JsonObject, rootPath: string): PatchedPodSpec {
+  const { value, warnings } = decodeDefinition<PodSpec>(merged, POD_SPEC, {
+    errorCode: "ASK_PATCH_FAILED",
+    unknownFields: "drop",
+    rootPath: `${rootPath} result`,
+  });
+  return { podSpec: value, warnings };
 }
 
 /** Returns a copy of the patch with command containers' commands rewritten; throws on forbidden ones. */

@@ -25,7 +25,7 @@ describe("E17: patchPodSpec", () => {
     const original: PodSpec = {
       containers: [{ name: "", image: "alpine:latest", command: ["echo hello world"] }],
     };
-    const patched = patchPodSpec(
+    const { podSpec: patched } = patchPodSpec(
       original,
       { containers: [{ name: "my-cool-container", image: "debian:latest" }] },
       "k8s plugin",
@@ -41,7 +41,7 @@ describe("E17: patchPodSpec", () => {
     const original: PodSpec = {
       containers: [{ name: "sidecar-0", image: "alpine:latest", command: ["echo hello world"] }],
     };
-    const patched = patchPodSpec(
+    const { podSpec: patched } = patchPodSpec(
       original,
       { containers: [{ name: "sidecar-0", command: ["echo goodbye world"] }] },
       "k8s plugin",
@@ -61,7 +61,7 @@ describe("E17: patchPodSpec", () => {
         },
       ],
     };
-    const patched = patchPodSpec(
+    const { podSpec: patched } = patchPodSpec(
       original,
       {
         containers: [
@@ -81,7 +81,7 @@ describe("E17: patchPodSpec", () => {
     const original: PodSpec = {
       containers: [{ name: "", image: "alpine:latest", command: ["echo hello world"] }],
     };
-    const patched = patchPodSpec(
+    const { podSpec: patched } = patchPodSpec(
       original,
       { hostAliases: [{ ip: "127.0.0.1", hostnames: ["agent.buildkite.localhost"] }] },
       "controller",
@@ -95,7 +95,7 @@ describe("E17: patchPodSpec", () => {
 
   test("patching the image keeps the command", () => {
     const original: PodSpec = { containers: [{ name: "container-0", image: "alpine:a", ...CMD_ENTRY }] };
-    const patched = patchPodSpec(
+    const { podSpec: patched } = patchPodSpec(
       original,
       { containers: [{ name: "container-0", image: "alpine:b" }] },
       "k8s plugin",
@@ -323,5 +323,38 @@ describe("skip-checkout removal runs after the patches", () => {
   test("patch-added init containers land before copy-agent", () => {
     const plugin = { podSpecPatch: { initContainers: [{ name: "early", image: "alpine:latest" }] } };
     expect(names(expand(testJob({ plugin })).podSpec.initContainers)).toEqual(["early", "copy-agent"]);
+  });
+});
+
+describe("the patched pod spec is a clean PodSpec", () => {
+  test("nulls and directives inside new items do not reach the Job", () => {
+    const plugin = {
+      podSpecPatch: {
+        containers: [
+          {
+            name: "helper",
+            image: "alpine:latest",
+            workingDir: null,
+            env: [{ name: "A", $patch: "delete" }],
+          },
+        ],
+      },
+    };
+    const result = expand(testJob({ plugin }));
+    expect(containerNamed(result.podSpec, "helper")).toEqual({
+      name: "helper",
+      image: "alpine:latest",
+      env: [{ name: "A" }],
+    });
+    expect(result.warnings).toEqual([
+      'unknown field "$patch" at podSpecPatch result.containers[0].env[0] (EnvVar has no such field); it was ignored',
+    ]);
+  });
+
+  test("a strategic merge error says which patch and where", () => {
+    const plugin = { podSpecPatch: { containers: [{ image: "no-name:1" }] } };
+    expect(() => expand(testJob({ plugin }))).toThrow(
+      'failed to apply podSpec patch from k8s plugin: error applying strategic patch: strategic merge patch at podSpecPatch.containers[0]: the list item {"image":"no-name:1"} does not contain the merge key "name"',
+    );
   });
 });
