@@ -1,5 +1,5 @@
-import type { Job } from "../../src/generated/k8s-types.ts";
 import { describe, expect, test } from "vitest";
+import type { Job } from "../../src/generated/k8s-types.ts";
 import { expectValidJob, validateK8sObject } from "./k8s-validate.ts";
 
 const UUID = "0195a2b0-0000-4000-8000-000000000001";
