@@ -153,7 +153,7 @@ describe("a Job created by another tool", () => {
 });
 
 describe("denials say what is wrong and where", () => {
-  const deny = (object: unknown) => {
+  const deny = (object: Job) => {
     const result = admit(admissionReview(object), context);
     expect(result.outcome).toBe("denied");
     expect(result.review.response.allowed).toBe(false);

@@ -1,12 +1,15 @@
 /** Builders shared by the expansion, admission and render tests. */
-import jsonpatch from "fast-json-patch";
-import { admit } from "../../src/admission/admit.ts";
-import { buildSkeleton } from "../../src/admission/skeleton.ts";
 import type { BuildkiteJob } from "../../src/buildkite/job.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/types.ts";
-import { type ExpandOptions, type Expansion, expandJob } from "../../src/expand/index.ts";
+import {
+  type ExpandOptions,
+  type Expansion,
+  expandJob,
+  type PodTemplateResolver,
+} from "../../src/expand/index.ts";
 import type { Container, EnvVar, Job, PodSpec } from "../../src/generated/k8s-types.ts";
+import { createReview, renderJob as renderThroughAdmission } from "../../src/render/render-job.ts";
 
 export const TEST_VERSION = "0.0.0-test";
 export const KUBERNETES_PLUGIN = "github.com/buildkite-plugins/kubernetes-buildkite-plugin";
@@ -56,34 +59,19 @@ export function expand(
 export function renderJob(
   job: BuildkiteJob,
   config: Config = testConfig(),
-  podTemplates?: ExpandOptions["podTemplates"],
+  podTemplates?: PodTemplateResolver,
 ): Job {
-  const skeleton = buildSkeleton(job, config);
-  const result = admit(admissionReview(skeleton), {
+  const result = renderThroughAdmission(job, {
     config,
     version: TEST_VERSION,
     ...(podTemplates ? { podTemplates } : {}),
   });
-  if (!result.review.response.allowed) throw new Error(result.review.response.status?.message);
-  const operations = JSON.parse(
-    Buffer.from(result.review.response.patch ?? "W10=", "base64").toString("utf8"),
-  );
-  return jsonpatch.applyPatch(structuredClone(skeleton), operations, true, false).newDocument;
+  if (!result.ok) throw new Error(result.message);
+  return result.job;
 }
 
-export function admissionReview(object: unknown, uid = "705ab4f5-6393-11e8-b7cc-42010a800002") {
-  return {
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid,
-      kind: { group: "batch", version: "v1", kind: "Job" },
-      resource: { group: "batch", version: "v1", resource: "jobs" },
-      operation: "CREATE",
-      namespace: "default",
-      object,
-    },
-  };
+export function admissionReview(object: Job, uid = "705ab4f5-6393-11e8-b7cc-42010a800002") {
+  return createReview(object, uid);
 }
 
 export function containerNamed(spec: PodSpec, name: string): Container {
