@@ -71,6 +71,7 @@ function typedPodSpec(merged: JsonObject, rootPath: string): PatchedPodSpec {
   const { value, warnings } = decodeDefinition<PodSpec>(merged, POD_SPEC, {
     errorCode: "ASK_PATCH_FAILED",
     unknownFields: "drop",
+    dropDirectives: true,
     rootPath: `${rootPath} result`,
   });
   return { podSpec: value, warnings };

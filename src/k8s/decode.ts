@@ -29,6 +29,11 @@ export interface DecodeOptions {
    * `$deleteFromPrimitiveList/…` keys and explicit `null`s, which strategic merge patch gives meaning.
    */
   readonly patch?: boolean;
+  /**
+   * The document is the result of a strategic merge patch: directive keys left in it (kubectl leaves
+   * them in values that were new to the original) are dropped with a warning.
+   */
+  readonly dropDirectives?: boolean;
   /** The path printed for the value itself, e.g. `$` or `pod-spec-patch`. */
   readonly rootPath?: string;
   /** The Go field path of the value itself (for Go-worded messages), e.g. `podSpec`. */
@@ -156,6 +161,8 @@ function decodeMap(value: unknown, values: FieldType, at: Location, context: Con
   if (!isPlainObject(value)) throw mismatch(value, `map[string]${goTypeName(values)}`, at, context);
   const result: JsonObject = {};
   for (const [key, item] of Object.entries(value)) {
+    // Directives such as `$retainKeys` or `$patch: replace` apply to maps too.
+    if (key.startsWith("$") && directive(key, item, at, context, result)) continue;
     if (item === null && !context.options.patch) continue;
     setOwn(result, key, decodeValue(item, values, { ...at, path: childPath(at.path, key) }, context));
   }
@@ -169,10 +176,7 @@ function decodeObject(value: unknown, typeName: string, at: Location, context: C
   const struct = shortName(typeName);
   const result: JsonObject = {};
   for (const [key, item] of Object.entries(value)) {
-    if (context.options.patch && key.startsWith("$")) {
-      setOwn(result, key, item as JsonValue);
-      continue;
-    }
+    if (key.startsWith("$") && directive(key, item, at, context, result)) continue;
     const field = resolveField(definition, key, context.options.caseInsensitive ?? false);
     if (!field) {
       unknownField(key, at, typeName, context);
@@ -195,6 +199,19 @@ function decodeObject(value: unknown, typeName: string, at: Location, context: C
  */
 function setOwn(target: JsonObject, key: string, value: JsonValue): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Keeps or drops a strategic-merge directive key; `false` when the key is to be read as a field. */
+function directive(key: string, item: unknown, at: Location, context: Context, result: JsonObject): boolean {
+  if (context.options.patch) {
+    setOwn(result, key, item as JsonValue);
+    return true;
+  }
+  if (!context.options.dropDirectives) return false;
+  context.warnings.push(
+    `${JSON.stringify(key)} at ${at.path} had no effect (it is inside a value that was new); it was ignored`,
+  );
+  return true;
 }
 
 function resolveField(

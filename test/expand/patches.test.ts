@@ -347,7 +347,7 @@ describe("the patched pod spec is a clean PodSpec", () => {
       env: [{ name: "A" }],
     });
     expect(result.warnings).toEqual([
-      'unknown field "$patch" at podSpecPatch result.containers[0].env[0] (EnvVar has no such field); it was ignored',
+      '"$patch" at podSpecPatch result.containers[0].env[0] had no effect (it is inside a value that was new); it was ignored',
     ]);
   });
 
@@ -357,4 +357,19 @@ describe("the patched pod spec is a clean PodSpec", () => {
       'failed to apply podSpec patch from k8s plugin: error applying strategic patch: strategic merge patch at podSpecPatch.containers[0]: the list item {"image":"no-name:1"} does not contain the merge key "name"',
     );
   });
+});
+
+test("directives in map fields of a patch are kept: $retainKeys on nodeSelector", () => {
+  const config = testConfig({ podSpecPatch: { nodeSelector: { pool: "ci", zone: "a" } } });
+  const plugin = { podSpecPatch: { nodeSelector: { $retainKeys: ["pool"], pool: "gpu" } } };
+  expect(expand(testJob({ plugin }), config).podSpec.nodeSelector).toEqual({ pool: "gpu" });
+});
+
+test("a directive left in a value that was new is dropped with a warning", () => {
+  const plugin = { podSpecPatch: { nodeSelector: { $retainKeys: ["pool"], pool: "gpu" } } };
+  const result = expand(testJob({ plugin }));
+  expect(result.podSpec.nodeSelector).toEqual({ pool: "gpu" });
+  expect(result.warnings).toEqual([
+    '"$retainKeys" at podSpecPatch result.nodeSelector had no effect (it is inside a value that was new); it was ignored',
+  ]);
 });
