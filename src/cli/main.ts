@@ -9,7 +9,8 @@ import { renderCommand } from "./render.ts";
 
 interface Subcommand {
   readonly summary: string;
-  readonly run: (args: readonly string[], io: CommandIo) => number;
+  /** Servers resolve when they have shut down. */
+  readonly run: (args: readonly string[], io: CommandIo) => number | Promise<number>;
 }
 
 const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
@@ -42,7 +43,7 @@ export async function main(argv: readonly string[], io: CommandIo = processIo())
     return 2;
   }
   try {
-    return subcommand.run(args, io);
+    return await subcommand.run(args, io);
   } catch (error) {
     if (!isAgentStackError(error)) throw error;
     io.stderr(`agent-stack-k8s ${name}: ${describe(error)}\n`);
