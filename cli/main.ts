@@ -2,8 +2,8 @@
  * The `agent-stack-k8s` executable: one binary, one subcommand per role. Exit status 0 on success,
  * 1 when the work itself fails (a job `render` would fail), 2 for bad usage or configuration.
  */
-import { type AgentStackError, isAgentStackError } from "../errors.ts";
-import { VERSION } from "../version.ts";
+import { type AgentStackError, isAgentStackError } from "../src/errors.ts";
+import { VERSION } from "../src/version.ts";
 import { type CommandIo, processIo } from "./io.ts";
 import { renderCommand } from "./render.ts";
 

@@ -1,7 +1,7 @@
 /** The process-facing side of the commands: reading input files and writing documents. */
 import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
-import { AgentStackError } from "../errors.ts";
+import { AgentStackError } from "../src/errors.ts";
 
 export interface CommandIo {
   readonly stdout: (text: string) => void;

@@ -4,15 +4,15 @@
  * webhook. A job the stack would fail prints its reason on stderr and makes the exit status 1.
  */
 import { randomUUID } from "node:crypto";
-import { type BuildkiteJob, parseBuildkiteJob } from "../buildkite/job.ts";
-import { pipelineToJobs } from "../buildkite/pipeline.ts";
-import type { CommandFlag } from "../config/args.ts";
-import { formatHelp } from "../config/help.ts";
-import { loadConfig } from "../config/load.ts";
-import type { Config } from "../config/types.ts";
-import { AgentStackError } from "../errors.ts";
-import { podTemplatesFrom } from "../render/pod-templates.ts";
-import { renderJob } from "../render/render-job.ts";
+import { type BuildkiteJob, parseBuildkiteJob } from "../src/buildkite/job.ts";
+import { pipelineToJobs } from "../src/buildkite/pipeline.ts";
+import type { CommandFlag } from "../src/config/args.ts";
+import { formatHelp } from "../src/config/help.ts";
+import { loadConfig } from "../src/config/load.ts";
+import type { Config } from "../src/config/types.ts";
+import { AgentStackError } from "../src/errors.ts";
+import { podTemplatesFrom } from "../src/render/pod-templates.ts";
+import { renderJob } from "../src/render/render-job.ts";
 import { type CommandIo, formatObjects, type OutputFormat, readInput } from "./io.ts";
 
 export const RENDER_FLAGS = [
