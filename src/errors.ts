@@ -84,6 +84,44 @@ export const ERRORS = {
     stage: "job",
     summary: "the buildkite.com/job annotation is missing or is not valid JSON",
   },
+
+  // Webhook
+  ASK_WEBHOOK_TLS_INVALID: {
+    stage: "cli",
+    summary:
+      "the webhook's --tls-cert-file or --tls-key-file cannot be read, or the pair does not load (on a reload the previous pair is kept)",
+  },
+  ASK_WEBHOOK_BAD_REQUEST: {
+    stage: "admission",
+    summary: "the body sent to the webhook is not JSON, not UTF-8, too large or of the wrong content type",
+  },
+
+  // Certificates (`agent-stack-k8s certs`): `cli` means exit status 2, `certs` exit status 1.
+  ASK_CERTS_INVALID_OPTIONS: {
+    stage: "cli",
+    summary: "a service name, namespace, DNS name, IP address or lifetime for the certificates is not valid",
+  },
+  ASK_CERTS_INVALID_PEM: {
+    stage: "certs",
+    summary: "a certificate or private key is not valid PEM, or not of the expected kind",
+  },
+  ASK_CERTS_FILES: {
+    stage: "certs",
+    summary: "the certificate files of --out-dir cannot be read or written",
+  },
+  ASK_CERTS_SECRET_NOT_USABLE: {
+    stage: "certs",
+    summary:
+      "the certificate Secret exists but is not a kubernetes.io/tls Secret that agent-stack-k8s manages, and cannot be reused",
+  },
+  ASK_CERTS_WEBHOOK_CONFIGURATION_NOT_FOUND: {
+    stage: "certs",
+    summary: "the MutatingWebhookConfiguration whose caBundle should be set does not exist",
+  },
+  ASK_CERTS_KUBERNETES_API: {
+    stage: "certs",
+    summary: "a Kubernetes API call for the certificates failed, after its retries where it is transient",
+  },
 } as const satisfies Record<string, { stage: string; summary: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
