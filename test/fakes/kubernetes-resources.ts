@@ -1,0 +1,115 @@
+/**
+ * The resources the fake Kubernetes API serves, and how request paths map onto them. Adding a
+ * resource (Jobs, Pods) is one entry in `FAKE_RESOURCES`, plus any rules of its own in
+ * `kubernetes-rules.ts`.
+ */
+
+export interface FakeResource {
+  /** `""` for the core group. */
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+  /** The OpenAPI definition every written object is validated against. */
+  readonly definition: string;
+}
+
+export const FAKE_RESOURCES: readonly FakeResource[] = [
+  {
+    group: "",
+    version: "v1",
+    plural: "secrets",
+    kind: "Secret",
+    namespaced: true,
+    definition: "io.k8s.api.core.v1.Secret",
+  },
+  {
+    group: "",
+    version: "v1",
+    plural: "podtemplates",
+    kind: "PodTemplate",
+    namespaced: true,
+    definition: "io.k8s.api.core.v1.PodTemplate",
+  },
+  {
+    group: "admissionregistration.k8s.io",
+    version: "v1",
+    plural: "mutatingwebhookconfigurations",
+    kind: "MutatingWebhookConfiguration",
+    namespaced: false,
+    definition: "io.k8s.api.admissionregistration.v1.MutatingWebhookConfiguration",
+  },
+];
+
+export function apiVersionOf(resource: FakeResource): string {
+  return resource.group === "" ? resource.version : `${resource.group}/${resource.version}`;
+}
+
+/** `secrets`, `mutatingwebhookconfigurations.admissionregistration.k8s.io`: how Status messages name a resource. */
+export function qualifiedPlural(resource: FakeResource): string {
+  return resource.group === "" ? resource.plural : `${resource.plural}.${resource.group}`;
+}
+
+export function resourceByKind(
+  resources: readonly FakeResource[],
+  apiVersion: string,
+  kind: string,
+): FakeResource {
+  const found = resources.find((resource) => apiVersionOf(resource) === apiVersion && resource.kind === kind);
+  if (found === undefined) {
+    const known = resources.map((resource) => `${apiVersionOf(resource)} ${resource.kind}`).join(", ");
+    throw new Error(`the fake Kubernetes API does not serve ${apiVersion} ${kind}; it serves ${known}`);
+  }
+  return found;
+}
+
+export interface ResourcePath {
+  readonly resource: FakeResource;
+  /** Undefined for cluster-scoped resources and for lists across namespaces. */
+  readonly namespace: string | undefined;
+  /** Undefined for collection requests (list, watch, create). */
+  readonly name: string | undefined;
+}
+
+/**
+ * `/api/v1/namespaces/ns/secrets/name`, `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations`…
+ * as a resource, namespace and name; undefined when the fake serves no such path.
+ */
+export function parseResourcePath(
+  resources: readonly FakeResource[],
+  path: string,
+): ResourcePath | undefined {
+  const segments = path
+    .split("/")
+    .filter((segment) => segment !== "")
+    .map(decodeURIComponent);
+  let group: string;
+  let rest: string[];
+  if (segments[0] === "api") {
+    group = "";
+    rest = segments.slice(1);
+  } else if (segments[0] === "apis" && segments[1] !== undefined) {
+    group = segments[1];
+    rest = segments.slice(2);
+  } else {
+    return undefined;
+  }
+  const [version, ...tail] = rest;
+  let namespace: string | undefined;
+  let scoped = tail;
+  if (tail[0] === "namespaces" && tail.length >= 3) {
+    namespace = tail[1];
+    scoped = tail.slice(2);
+  }
+  const [plural, name, ...extra] = scoped;
+  if (extra.length > 0) return undefined;
+  const resource = resources.find(
+    (candidate) => candidate.group === group && candidate.version === version && candidate.plural === plural,
+  );
+  if (resource === undefined) return undefined;
+  // A namespaced resource addressed without a namespace is only a list across namespaces.
+  if (resource.namespaced && namespace === undefined && name !== undefined) return undefined;
+  if (!resource.namespaced && namespace !== undefined) return undefined;
+  return { resource, namespace, name };
+}
