@@ -18,6 +18,11 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
     summary: "print the Job a Buildkite job, or each command step of a pipeline, becomes (no cluster needed)",
     run: renderCommand,
   },
+  webhook: {
+    summary: "run the admission webhook server that expands labelled Jobs (HTTPS; runs until SIGTERM)",
+    // Loaded on use: fastify, prom-client and the Kubernetes client would slow every other command's start.
+    run: async (args, io) => (await import("../webhook/command.ts")).webhookCommand(args, io),
+  },
   version: {
     summary: "print the version",
     run: (_args, io) => {

@@ -1,0 +1,202 @@
+/**
+ * `agent-stack-k8s webhook`: the admission webhook server. It runs until SIGTERM or SIGINT, then stops
+ * accepting connections, finishes the admissions in flight and exits 0; a second signal exits at once.
+ * Configuration problems, and a certificate or key that does not load, exit 2 before anything listens.
+ */
+import { Writable } from "node:stream";
+import type { CommandIo } from "../cli/io.ts";
+import { readInput } from "../cli/io.ts";
+import type { CommandFlag } from "../src/config/args.ts";
+import { parseDuration } from "../src/config/duration.ts";
+import { formatHelp } from "../src/config/help.ts";
+import { loadConfig } from "../src/config/load.ts";
+import { AgentStackError, isAgentStackError } from "../src/errors.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS } from "./server.ts";
+import { type PodTemplateMode, type RunningWebhook, startWebhook } from "./start.ts";
+
+export const WEBHOOK_FLAGS = [
+  {
+    name: "tls-cert-file",
+    valueName: "FILE",
+    type: "string",
+    required: true,
+    description: "serving certificate (PEM, chain allowed); re-read when it changes",
+  },
+  {
+    name: "tls-key-file",
+    valueName: "FILE",
+    type: "string",
+    required: true,
+    description: "private key of the serving certificate (PEM); re-read when it changes",
+  },
+  {
+    name: "port",
+    valueName: "PORT",
+    type: "string",
+    default: "8443",
+    description: "HTTPS port of POST /mutate, GET /healthz, /readyz and /metrics; 0 picks a free port",
+  },
+  {
+    name: "host",
+    valueName: "ADDRESS",
+    type: "string",
+    default: "0.0.0.0",
+    description: "address to listen on (:: for IPv6 and dual-stack)",
+  },
+  {
+    name: "request-timeout",
+    valueName: "DURATION",
+    type: "string",
+    default: `${DEFAULT_REQUEST_TIMEOUT_MS / 1000}s`,
+    description:
+      "budget of one request, from its first byte to the answer; keep it under the webhook's timeoutSeconds (10s in the chart)",
+  },
+  {
+    name: "pod-templates",
+    valueName: "SOURCE",
+    type: "string",
+    values: ["cluster", "none"],
+    description:
+      "where podTemplate names are looked up: cluster (an informer on the namespace's PodTemplates, the default) or none (no cluster: such jobs are denied); --pod-template FILE reads them from files instead",
+  },
+  {
+    name: "pod-template",
+    valueName: "FILE",
+    type: "stringList",
+    description: "PodTemplate objects (YAML or JSON) to look podTemplate names up in, instead of the cluster",
+  },
+] as const satisfies readonly CommandFlag[];
+
+/** kube-apiserver's own limit on a webhook's timeoutSeconds. */
+const MAX_REQUEST_TIMEOUT_MS = 30_000;
+/** After the request budget, the slowest admission in flight is over: allow a little more, then go. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+export async function webhookCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  let configText: string | undefined;
+  const loaded = loadConfig({
+    args,
+    env: io.env,
+    commandFlags: WEBHOOK_FLAGS,
+    subcommand: "webhook",
+    readFile: (path) => {
+      configText = io.readInput(path);
+      return configText;
+    },
+  });
+  if (loaded.help) {
+    io.stdout(`${formatHelp("webhook", WEBHOOK_FLAGS)}\n`);
+    return 0;
+  }
+  const { flags } = loaded;
+  if (loaded.positionals.length > 0) usage(`unexpected argument ${JSON.stringify(loaded.positionals[0])}`);
+  const port = parsePort(flags.port);
+  const requestTimeoutMs = parseRequestTimeout(flags["request-timeout"]);
+
+  let webhook: RunningWebhook;
+  try {
+    webhook = await startWebhook({
+      config: loaded.config,
+      ...(loaded.configFile !== undefined && configText !== undefined
+        ? { configFile: { path: loaded.configFile, text: configText } }
+        : {}),
+      reloadConfig: (text) =>
+        loadConfig({
+          args,
+          env: io.env,
+          commandFlags: WEBHOOK_FLAGS,
+          subcommand: "webhook",
+          readFile: () => text,
+        }),
+      configWarnings: loaded.warnings,
+      tls: { certFile: flags["tls-cert-file"] as string, keyFile: flags["tls-key-file"] as string },
+      host: flags.host,
+      port,
+      requestTimeoutMs,
+      podTemplates: podTemplateMode(flags["pod-templates"], flags["pod-template"], io),
+      logDestination: lines(io),
+    });
+  } catch (error) {
+    if (isAgentStackError(error)) throw error;
+    io.stderr(`agent-stack-k8s webhook: cannot start: ${(error as Error).message}\n`);
+    return 1;
+  }
+
+  const signal = await firstSignal();
+  webhook.logger.info({ signal }, "shutting down: no new connections, finishing the requests in flight");
+  const deadline = requestTimeoutMs + SHUTDOWN_GRACE_MS;
+  const closed = await Promise.race([
+    webhook.close().then(() => true),
+    new Promise<false>((resolve) => setTimeout(resolve, deadline, false).unref()),
+  ]);
+  if (!closed) {
+    webhook.logger.warn({ deadlineMs: deadline }, "shutdown did not finish in time: exiting anyway");
+    return 1;
+  }
+  webhook.logger.info("shut down");
+  return 0;
+}
+
+/** Resolves on the first SIGTERM or SIGINT; a second one ends the process at once. */
+function firstSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      const again = () => process.exit(signal === "SIGINT" ? 130 : 143);
+      process.once("SIGTERM", again);
+      process.once("SIGINT", again);
+      resolve(signal);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
+
+function podTemplateMode(
+  source: string | undefined,
+  files: readonly string[],
+  io: CommandIo,
+): PodTemplateMode {
+  if (files.length > 0) {
+    if (source !== undefined) usage("give either --pod-templates or --pod-template FILE, not both");
+    return {
+      kind: "files",
+      files: files.map((path) => ({ path, text: readInput(io, path, "--pod-template") })),
+    };
+  }
+  return source === "none" ? { kind: "none" } : { kind: "cluster" };
+}
+
+function parsePort(text: string): number {
+  const port = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port > 65535)
+    usage(`--port ${JSON.stringify(text)}: expected a port 0–65535`);
+  return port;
+}
+
+function parseRequestTimeout(text: string): number {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) usage(`--request-timeout: ${parsed.error}`);
+  const ms = parsed.nanoseconds / 1e6;
+  if (ms <= 0 || ms > MAX_REQUEST_TIMEOUT_MS) {
+    usage(
+      `--request-timeout ${text}: expected more than 0 and at most 30s (kube-apiserver's longest timeoutSeconds)`,
+    );
+  }
+  return ms;
+}
+
+/** Log lines go through the command's stdout, so an in-process run captures them. */
+function lines(io: CommandIo): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      io.stdout(chunk.toString("utf8"));
+      callback();
+    },
+  });
+}
+
+function usage(message: string): never {
+  throw new AgentStackError("ASK_CLI_USAGE", `webhook: ${message} (see agent-stack-k8s webhook --help)`);
+}

@@ -1,0 +1,58 @@
+/**
+ * `prometheus-port`: `GET /metrics` over plain HTTP on every interface, as the launcher and upstream serve
+ * it (controller-runtime.md §6.1), for scrapers that do not speak the webhook's TLS. Any other path is a
+ * 404. Headers must arrive within 2 s (upstream's ReadHeaderTimeout). A port that cannot be opened is
+ * logged and does not stop the webhook.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+import type { Logger } from "../runtime/logger.ts";
+
+export interface MetricsServer {
+  /** The port listened on, or undefined when it could not be opened. */
+  readonly port: number | undefined;
+  close(): Promise<void>;
+}
+
+export async function startMetricsServer(options: {
+  readonly port: number;
+  readonly registry: Registry;
+  readonly logger: Logger;
+}): Promise<MetricsServer> {
+  const { registry, logger } = options;
+  const server: Server = createServer(
+    { headersTimeout: 2_000, requestTimeout: 10_000 },
+    (request, response) => {
+      const path = (request.url ?? "").split("?")[0];
+      if (request.method !== "GET" || path !== "/metrics") {
+        response.writeHead(404, { "content-type": "text/plain" }).end("404 page not found\n");
+        return;
+      }
+      registry.metrics().then(
+        (text) => response.writeHead(200, { "content-type": registry.contentType }).end(text),
+        (error: unknown) => {
+          logger.error({ err: error }, "collecting metrics failed");
+          response.writeHead(500, { "content-type": "text/plain" }).end("collecting metrics failed\n");
+        },
+      );
+    },
+  );
+  const port = await new Promise<number | undefined>((resolve) => {
+    server.once("error", (error) => {
+      logger.error({ port: options.port, reason: error.message }, "http server exited");
+      resolve(undefined);
+    });
+    server.listen(options.port, () => resolve((server.address() as AddressInfo).port));
+  });
+  if (port !== undefined) logger.info({ port }, "serving GET /metrics over HTTP");
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (port === undefined) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
