@@ -178,11 +178,16 @@ function ownPodSpecOf(job: Job): PodSpec | undefined {
 }
 
 function applyExpansion(job: Job, expansion: Expansion, version: string): Job {
-  const { metadata = {}, spec = { template: {} }, ...rest } = copyJson(job);
+  const copy = copyJson(job);
+  const { metadata: _metadata, spec: _spec, ...rest } = copy;
+  // A JSON null is an absent field, as Go decodes it (kube-apiserver writes `creationTimestamp: null`).
+  const metadata = copy.metadata ?? {};
+  const spec = copy.spec ?? { template: {} };
+  const template = spec.template ?? {};
   const annotations: Record<string, string> = { ...metadata.annotations, ...expansion.annotations };
   delete annotations[ANNOTATION_JOB];
   annotations[ANNOTATION_EXPANDED_BY] = expandedBy(version);
-  const templateMetadata = spec.template.metadata ?? {};
+  const templateMetadata = template.metadata ?? {};
   return {
     ...rest,
     metadata: { ...metadata, labels: { ...metadata.labels, ...expansion.labels }, annotations },
@@ -190,7 +195,7 @@ function applyExpansion(job: Job, expansion: Expansion, version: string): Job {
       ...spec,
       ...expansion.spec,
       template: {
-        ...spec.template,
+        ...template,
         metadata: {
           ...templateMetadata,
           labels: { ...templateMetadata.labels, ...expansion.labels },

@@ -32,7 +32,7 @@ function applyPatch(draft: Draft, patched: PatchedPodSpec): void {
 function imageAttribute(draft: Draft, inputs: ExpansionInputs): void {
   const image = inputs.env.get("BUILDKITE_IMAGE");
   if (!image) return;
-  for (const container of draft.podSpec.containers) {
+  for (const container of draft.podSpec.containers ?? []) {
     if (hasEnv(container, "BUILDKITE_COMMAND")) container.image = image;
   }
 }
@@ -42,7 +42,8 @@ function imageAttribute(draft: Draft, inputs: ExpansionInputs): void {
  * now remove the agent or copy-agent, and the pod would run without ever acquiring its job.
  */
 function requireStackContainers(draft: Draft): void {
-  const { containers, initContainers } = draft.podSpec;
+  // A patch may have removed the whole list (`containers: null`).
+  const { containers = [], initContainers } = draft.podSpec;
   const missing = [
     containers.some((container) => container.name === AGENT_CONTAINER)
       ? undefined

@@ -152,9 +152,28 @@ function decodeQuantity(value: unknown, at: Location, context: Context): string 
 
 function decodeArray(value: unknown, items: FieldType, at: Location, context: Context): JsonValue[] {
   if (!Array.isArray(value)) throw mismatch(value, `[]${goTypeName(items)}`, at, context);
-  return value.map((item, index) =>
-    decodeValue(item, items, { ...at, path: `${at.path}[${index}]` }, context),
-  );
+  return value.map((item, index) => {
+    // Go decodes a null list item into the element's zero value: `{}` for a struct, `""` for a string.
+    if (item === null && !context.options.patch) return zeroValue(items);
+    return decodeValue(item, items, { ...at, path: `${at.path}[${index}]` }, context);
+  });
+}
+
+function zeroValue(type: FieldType): JsonValue {
+  switch (type.kind) {
+    case "object":
+    case "map":
+      return {};
+    case "string":
+      return "";
+    case "integer":
+    case "number":
+      return 0;
+    case "boolean":
+      return false;
+    default:
+      return null;
+  }
 }
 
 function decodeMap(value: unknown, values: FieldType, at: Location, context: Context): JsonObject {
