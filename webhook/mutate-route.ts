@@ -171,7 +171,7 @@ export function registerMutateRoute(server: FastifyInstance<HttpsServer>, option
           refuse(error.code, error.message);
           return;
         }
-        const problem = jobProblem(request.body);
+        const problem = error instanceof RangeError ? tooDeep(error) : jobProblem(request.body);
         if (problem !== undefined) {
           refuse("ASK_ADMISSION_INVALID_REVIEW", `invalid AdmissionReview: ${problem}`);
           return;
@@ -230,11 +230,36 @@ function jobProblem(body: unknown): string | undefined {
       unknownFields: "drop",
       rootPath: "request.object",
     });
-    return undefined;
+    const nullItem = nullListItem(object, "request.object");
+    return nullItem === undefined ? undefined : `${nullItem} is null, which no list of a Job may hold`;
   } catch (error) {
     // A document nested deeper than the stack: not anything kube-apiserver sends.
     return isAgentStackError(error) ? error.message : `request.object cannot be read: ${describe(error)}`;
   }
+}
+
+/** The path of the first null list item: kube-apiserver encodes typed lists, which never hold one. */
+function nullListItem(value: unknown, path: string): string | undefined {
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = item === null ? `${path}[${index}]` : nullListItem(item, `${path}[${index}]`);
+      if (found !== undefined) return found;
+    }
+  } else if (isPlainObject(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      const found = nullListItem(item, `${path}.${key}`);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A stack overflow: the Job is nested deeper than any Job kube-apiserver sends (its schema has no
+ * free-form fields, so a real Job is a few dozen levels deep at most).
+ */
+function tooDeep(error: RangeError): string | undefined {
+  return /call stack/i.test(error.message) ? "request.object is nested too deeply to be a Job" : undefined;
 }
 
 /** uid, Job and Buildkite job of a request, read defensively: the body may be anything. */

@@ -97,6 +97,18 @@ describe("bodies that are not an AdmissionReview", () => {
     expect(answer.json().message).toMatch(/request\.object\.spec\.template\.spec\.containers/);
   });
 
+  test("a null list item, which kube-apiserver never sends, is a 400 naming it", async () => {
+    const review = structuredClone(valid) as unknown as { request: { object: { spec: unknown } } };
+    review.request.object.spec = {
+      template: { spec: { containers: [{ name: "a", image: "alpine", env: [null] }] } },
+    };
+    const answer = await webhook.client.postJson("/mutate", review);
+    expect(answer.status).toBe(400);
+    expect(answer.json().message).toMatch(
+      /request\.object\.spec\.template\.spec\.containers\[0\]\.env\[0\] is null/,
+    );
+  });
+
   test("every refusal is counted as bad_request and logged without the body", async () => {
     const before = await counted(webhook, "bad_request");
     const secret = "s3cr3t-value-of-the-job-env";
@@ -114,6 +126,53 @@ describe("bodies that are not an AdmissionReview", () => {
     expect(answer.json()).toMatchObject({
       response: { uid: "valid-uid", allowed: true, patchType: "JSONPatch" },
     });
+  });
+});
+
+describe("odd but well-formed input found by the fuzzer", () => {
+  let webhook: TestServer;
+  beforeAll(async () => {
+    webhook = await startTestServer({ config });
+  });
+  afterAll(() => webhook.close());
+
+  const responseTo = async (review: unknown) => {
+    const answer = await webhook.client.postJson("/mutate", review);
+    expect(answer.status, answer.body).toBe(200);
+    return answer.json().response as { allowed: boolean; status?: { message: string } };
+  };
+
+  test("a null spec is an absent spec, as Go reads it: the Job is expanded", async () => {
+    const review = structuredClone(valid) as unknown as { request: { object: { spec: unknown } } };
+    review.request.object.spec = null;
+    expect(await responseTo(review)).toMatchObject({ allowed: true, patchType: "JSONPatch" });
+  });
+
+  test("a null container in the plugin's podSpec is an empty container, as Go reads it", async () => {
+    const job = testJob({ plugin: { podSpec: { containers: [null] } } });
+    const response = await responseTo(admissionReview(buildSkeleton(job, config)));
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toMatch(
+      /repository name must have at least one component "" for container "container-0"/,
+    );
+  });
+
+  test("a Job nested deeper than any Job can be is the sender's fault too", async () => {
+    const depth = 20_000;
+    const body = JSON.stringify(valid).replace(
+      '"spec":{',
+      `"spec":{"deep":${'{"a":'.repeat(depth)}1${"}".repeat(depth)},`,
+    );
+    const answer = await webhook.client.post("/mutate", body);
+    expect(answer.status).toBe(400);
+    expect(answer.json().message).toMatch(/nested too deeply/);
+  });
+
+  test("a podSpecPatch that removes every container is denied: the agent would be gone", async () => {
+    const job = testJob({ plugin: { podSpecPatch: { containers: null } } });
+    const response = await responseTo(admissionReview(buildSkeleton(job, config)));
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toMatch(/remove the container agent/);
   });
 });
 
