@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { buildSkeleton, serializeJob } from "../../src/admission/skeleton.ts";
 import { parseBuildkiteJob } from "../../src/buildkite/job.ts";
+import type { Job } from "../../src/generated/k8s-types.ts";
 import { admissionReview, testConfig, testJob } from "../support/fixtures.ts";
 
 /** mulberry32: small, fast and good enough to pick cases reproducibly. */
@@ -31,46 +32,42 @@ const exampleJob = parseBuildkiteJob(
 export const baseReview = admissionReview(buildSkeleton(exampleJob, config), "fuzz-uid");
 const baseBody = JSON.stringify(baseReview);
 
-/** A labelled Job from another tool, with its own pod template, as kube-apiserver sends it. */
-const externalBody = JSON.stringify(
-  admissionReview(
-    {
-      apiVersion: "batch/v1",
-      kind: "Job",
-      metadata: {
-        name: "external",
-        namespace: "ci",
-        creationTimestamp: null,
-        labels: { "buildkite.com/expand": "true" },
-        annotations: { "buildkite.com/job": serializeJob(testJob({ command: "make" })) },
-      },
+/** A labelled Job from another tool, with its own pod template, as kube-apiserver sends it (nulls included). */
+const externalJob: unknown = {
+  apiVersion: "batch/v1",
+  kind: "Job",
+  metadata: {
+    name: "external",
+    namespace: "ci",
+    creationTimestamp: null,
+    labels: { "buildkite.com/expand": "true" },
+    annotations: { "buildkite.com/job": serializeJob(testJob({ command: "make" })) },
+  },
+  spec: {
+    backoffLimit: 6,
+    template: {
+      metadata: { creationTimestamp: null },
       spec: {
-        backoffLimit: 6,
-        template: {
-          metadata: { creationTimestamp: null },
-          spec: {
-            containers: [
-              {
-                name: "build",
-                image: "golang:1.23",
-                command: ["make"],
-                env: [{ name: "A", value: "1" }],
-                ports: [{ containerPort: 8080 }],
-                resources: { limits: { cpu: "1", memory: "1Gi" } },
-                volumeMounts: [{ name: "cache", mountPath: "/cache" }],
-              },
-            ],
-            volumes: [{ name: "cache", emptyDir: {} }],
-            tolerations: [{ key: "ci", operator: "Exists" }],
-            restartPolicy: "Never",
-            terminationGracePeriodSeconds: 30,
+        containers: [
+          {
+            name: "build",
+            image: "golang:1.23",
+            command: ["make"],
+            env: [{ name: "A", value: "1" }],
+            ports: [{ containerPort: 8080 }],
+            resources: { limits: { cpu: "1", memory: "1Gi" } },
+            volumeMounts: [{ name: "cache", mountPath: "/cache" }],
           },
-        },
+        ],
+        volumes: [{ name: "cache", emptyDir: {} }],
+        tolerations: [{ key: "ci", operator: "Exists" }],
+        restartPolicy: "Never",
+        terminationGracePeriodSeconds: 30,
       },
     },
-    "fuzz-external",
-  ),
-);
+  },
+};
+const externalBody = JSON.stringify(admissionReview(externalJob as Job, "fuzz-external"));
 
 export interface Case {
   readonly kind: string;
