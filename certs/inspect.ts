@@ -101,6 +101,24 @@ export function inspectCertificates(stored: StoredCertificates, options: Inspect
   };
 }
 
+/**
+ * When certificates must be renewed, whatever their state: the earlier of the serving certificate's
+ * and the CA's renewal times, and the serving certificate's expiry. For material just issued, which
+ * with a very short lifetime may already be due.
+ */
+export function renewalSchedule(
+  stored: StoredCertificates,
+  renewFraction = DEFAULT_RENEW_FRACTION,
+): { readonly renewAt: Date; readonly notAfter: Date } {
+  const serving = firstCertificate(stored.cert, "tls.crt");
+  const ca = issuingCa(stored.caCert, "ca.crt");
+  const renewAt = Math.min(
+    renewalTime(serving, renewFraction).getTime(),
+    renewalTime(ca, renewFraction).getTime(),
+  );
+  return { renewAt: new Date(renewAt), notAfter: serving.validToDate };
+}
+
 /** notBefore + fraction × lifetime. */
 export function renewalTime(certificate: X509Certificate, fraction = DEFAULT_RENEW_FRACTION): Date {
   const notBefore = certificate.validFromDate.getTime();

@@ -23,6 +23,11 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
     // Loaded on use: fastify, prom-client and the Kubernetes client would slow every other command's start.
     run: async (args, io) => (await import("../webhook/command.ts")).webhookCommand(args, io),
   },
+  certs: {
+    summary:
+      "create and renew the webhook's CA and serving certificate (files, or a Secret and the caBundle)",
+    run: async (args, io) => (await import("../certs/command.ts")).certsCommand(args, io),
+  },
   version: {
     summary: "print the version",
     run: (_args, io) => {

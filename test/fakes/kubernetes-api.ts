@@ -55,7 +55,7 @@ export interface FakeKubernetes {
   /** A client configuration pointing at this server (no auth, no TLS), namespace `default`. */
   kubeConfig(): KubeConfig;
   /** Create or replace, as a test fixture: validated, bumps resourceVersion, emits a watch event. */
-  put(object: KubernetesObject): KubernetesObject;
+  put<T extends KubernetesObject>(object: T): T;
   /** Deletes an object that exists (throws otherwise) and emits a DELETED watch event. */
   remove(apiVersion: string, kind: string, namespace: string | undefined, name: string): void;
   get(
@@ -435,7 +435,7 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
       });
       return config;
     },
-    put(object) {
+    put<T extends KubernetesObject>(object: T): T {
       if (object.apiVersion === undefined || object.kind === undefined) {
         throw new Error("put: the object needs apiVersion and kind");
       }
@@ -462,7 +462,7 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
       } catch (error) {
         throw new Error(`put: ${(error as Error).message}`);
       }
-      return commit(resource, existing === undefined ? "ADDED" : "MODIFIED", checked) as KubernetesObject;
+      return commit(resource, existing === undefined ? "ADDED" : "MODIFIED", checked) as T;
     },
     remove(apiVersion, kind, namespace, name) {
       const resource = resourceByKind(resources, apiVersion, kind);

@@ -1,0 +1,278 @@
+/**
+ * `agent-stack-k8s certs`: the webhook's CA and serving certificate.
+ *
+ * - `--out-dir DIR` alone: files only (local runs, tests), renewed in place.
+ * - `--secret NAME --service NAME [--webhook-configuration NAME]`: a Secret in the configured namespace,
+ *   shared by every replica, and the CA patched into the webhook configuration's `caBundle`; with
+ *   `--out-dir` too, a copy of the files for a webhook container (a sidecar next to it).
+ * - `--watch`: keep running, renew at two thirds of the lifetime, check every `--check-interval`;
+ *   SIGTERM or SIGINT stop it with exit status 0.
+ */
+import { Writable } from "node:stream";
+import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { CommandIo } from "../cli/io.ts";
+import type { KubeApiError, KubeCallOptions, RetryPolicy } from "../runtime/kube.ts";
+import { createLogger, type Logger } from "../runtime/logger.ts";
+import type { CommandFlag } from "../src/config/args.ts";
+import { DURATION_SYNTAX, MILLISECOND, parseDuration } from "../src/config/duration.ts";
+import { formatHelp } from "../src/config/help.ts";
+import { loadConfig } from "../src/config/load.ts";
+import { AgentStackError } from "../src/errors.ts";
+import { DEFAULT_RENEW_FRACTION } from "./inspect.ts";
+import { type ClusterStore, type ProvisionOptions, provisionOnce } from "./provision.ts";
+import { watchCertificates } from "./watch.ts";
+
+export const DEFAULT_SERVICE = "agent-stack-k8s-webhook";
+
+export const CERTS_FLAGS = [
+  {
+    name: "out-dir",
+    valueName: "DIR",
+    type: "string",
+    description:
+      "write ca.crt, tls.crt and tls.key (0600) here; alone, the directory is the store (with ca.key)",
+  },
+  {
+    name: "secret",
+    valueName: "NAME",
+    type: "string",
+    description: "keep the certificates in this kubernetes.io/tls Secret of the namespace (cluster mode)",
+  },
+  {
+    name: "service",
+    valueName: "NAME",
+    type: "string",
+    description: `the webhook Service whose DNS names the certificate covers (required with --secret; default ${DEFAULT_SERVICE} with --out-dir alone)`,
+  },
+  {
+    name: "webhook-configuration",
+    valueName: "NAME",
+    type: "string",
+    description: "set the caBundle of every webhook of this MutatingWebhookConfiguration (with --secret)",
+  },
+  {
+    name: "dns-name",
+    valueName: "NAME",
+    type: "stringList",
+    description: "another DNS name for the serving certificate, e.g. localhost",
+  },
+  {
+    name: "ip-address",
+    valueName: "IP",
+    type: "stringList",
+    description: "an IP address for the serving certificate, e.g. 127.0.0.1",
+  },
+  {
+    name: "ca-validity",
+    valueName: "DURATION",
+    type: "string",
+    default: "87600h",
+    description: "lifetime of a new CA (10 years)",
+  },
+  {
+    name: "serving-validity",
+    valueName: "DURATION",
+    type: "string",
+    default: "8760h",
+    description: "lifetime of a new serving certificate (1 year)",
+  },
+  {
+    name: "renew-fraction",
+    valueName: "FRACTION",
+    type: "string",
+    default: "0.6667",
+    description: "renew a certificate once this fraction of its lifetime has passed, in (0, 1]",
+  },
+  { name: "watch", type: "bool", description: "keep running and renew the certificates when due" },
+  {
+    name: "check-interval",
+    valueName: "DURATION",
+    type: "string",
+    default: "10m",
+    description: "with --watch: longest time between two checks",
+  },
+] as const satisfies readonly CommandFlag[];
+
+/** Seams for tests; production uses the defaults. */
+export interface CertsCommandContext {
+  /** Default: in-cluster configuration or kubeconfig (`KubeConfig.loadFromDefault`). */
+  readonly kubeConfig?: KubeConfig;
+  readonly now?: () => Date;
+  /** Stops `--watch` as SIGTERM does. */
+  readonly signal?: AbortSignal;
+  readonly call?: KubeCallOptions;
+  readonly caBundleRetry?: RetryPolicy;
+  readonly watchRetry?: RetryPolicy;
+}
+
+const WATCH_RETRY: RetryPolicy = {
+  attempts: Number.POSITIVE_INFINITY,
+  initialDelayMs: 1_000,
+  maxDelayMs: 300_000,
+};
+
+export async function certsCommand(
+  args: readonly string[],
+  io: CommandIo,
+  context: CertsCommandContext = {},
+): Promise<number> {
+  const loaded = loadConfig({ args, env: io.env, commandFlags: CERTS_FLAGS, readFile: io.readInput });
+  if (loaded.help) {
+    io.stdout(`${formatHelp("certs", CERTS_FLAGS)}\n`);
+    return 0;
+  }
+  const { flags, config } = loaded;
+  if (loaded.positionals.length > 0) usage(`unexpected argument ${JSON.stringify(loaded.positionals[0])}`);
+  const outDir = flags["out-dir"];
+  const secretName = flags.secret;
+  if (outDir === undefined && secretName === undefined) usage("give --out-dir DIR, --secret NAME, or both");
+  if (secretName !== undefined && flags.service === undefined) {
+    usage("--secret needs --service NAME: the certificate must name the Service kube-apiserver calls");
+  }
+  if (flags["webhook-configuration"] !== undefined && secretName === undefined) {
+    usage("--webhook-configuration needs --secret: the CA it trusts must be shared by every replica");
+  }
+  const logger = createLogger({ name: "certs", config, destination: ioStream(io) });
+  for (const warning of loaded.warnings) logger.warn(warning);
+
+  const now = context.now ?? (() => new Date());
+  const cluster =
+    secretName === undefined ? undefined : clusterStore(secretName, config.namespace, flags, context, logger);
+  const options: ProvisionOptions = {
+    certificates: {
+      serviceName: flags.service ?? DEFAULT_SERVICE,
+      namespace: config.namespace,
+      dnsNames: flags["dns-name"],
+      ipAddresses: flags["ip-address"],
+      validity: {
+        caDays: days(flags["ca-validity"], "--ca-validity"),
+        servingDays: days(flags["serving-validity"], "--serving-validity"),
+      },
+    },
+    renewFraction: renewFraction(flags["renew-fraction"]),
+    now,
+    outDir,
+    cluster,
+    logger,
+  };
+  if (!flags.watch) {
+    await provisionOnce(options);
+    return 0;
+  }
+  return watch(options, durationMs(flags["check-interval"], "--check-interval"), context, logger);
+}
+
+async function watch(
+  options: ProvisionOptions,
+  checkIntervalMs: number,
+  context: CertsCommandContext,
+  logger: Logger,
+): Promise<number> {
+  const controller = new AbortController();
+  const stop = (signal: string) => {
+    logger.info({ signal }, "stopping");
+    controller.abort();
+  };
+  const onSigterm = () => stop("SIGTERM");
+  const onSigint = () => stop("SIGINT");
+  process.on("SIGTERM", onSigterm);
+  process.on("SIGINT", onSigint);
+  const signal =
+    context.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, context.signal]);
+  // API calls stop with the watch, so a shutdown never waits for their retries.
+  const cluster =
+    options.cluster === undefined
+      ? undefined
+      : { ...options.cluster, call: { ...options.cluster.call, signal } };
+  try {
+    await watchCertificates(() => provisionOnce({ ...options, cluster }), {
+      signal,
+      checkIntervalMs,
+      retry: context.watchRetry ?? WATCH_RETRY,
+      now: options.now,
+      logger,
+    });
+    logger.info("stopped");
+    return 0;
+  } finally {
+    process.off("SIGTERM", onSigterm);
+    process.off("SIGINT", onSigint);
+  }
+}
+
+function clusterStore(
+  secretName: string,
+  namespace: string,
+  flags: { readonly "webhook-configuration": string | undefined },
+  context: CertsCommandContext,
+  logger: Logger,
+): ClusterStore {
+  const kubeConfig = context.kubeConfig ?? defaultKubeConfig();
+  let lastRetried: string | undefined;
+  const onRetry = (error: KubeApiError, attempt: number, delayMs: number) => {
+    // A struggling API server fails the same way many times: say it once.
+    const level = error.message === lastRetried ? "debug" : "warn";
+    lastRetried = error.message;
+    logger[level](
+      { error: error.message, attempt, retryInMs: delayMs },
+      "Kubernetes API call failed; retrying",
+    );
+  };
+  return {
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    admission: kubeConfig.makeApiClient(AdmissionregistrationV1Api),
+    namespace,
+    secretName,
+    webhookConfiguration: flags["webhook-configuration"],
+    call: { ...context.call, onRetry },
+    ...(context.caBundleRetry === undefined ? {} : { caBundleRetry: context.caBundleRetry }),
+  };
+}
+
+function defaultKubeConfig(): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  try {
+    kubeConfig.loadFromDefault();
+  } catch (error) {
+    throw new AgentStackError(
+      "ASK_CERTS_KUBERNETES_API",
+      `cannot load the Kubernetes configuration (in-cluster service account or KUBECONFIG): ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return kubeConfig;
+}
+
+/** Log lines go through the command's stdout, so tests capture them like any other output. */
+function ioStream(io: CommandIo): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      io.stdout(chunk.toString("utf8"));
+      callback();
+    },
+  });
+}
+
+function durationMs(text: string, flag: string): number {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) usage(`${flag} ${JSON.stringify(text)}: ${parsed.error}; expected ${DURATION_SYNTAX}`);
+  if (parsed.nanoseconds <= 0) usage(`${flag} ${JSON.stringify(text)}: must be longer than 0`);
+  return parsed.nanoseconds / MILLISECOND;
+}
+
+function days(text: string, flag: string): number {
+  return durationMs(text, flag) / (24 * 60 * 60 * 1000);
+}
+
+function renewFraction(text: string): number {
+  const fraction = Number(text);
+  if (text.trim() === "" || !(fraction > 0 && fraction <= 1)) {
+    usage(`--renew-fraction ${JSON.stringify(text)}: expected a number in (0, 1], such as 0.6667`);
+  }
+  // 0.6667 is how the default is written; mean exactly two thirds by it.
+  return text === "0.6667" ? DEFAULT_RENEW_FRACTION : fraction;
+}
+
+function usage(message: string): never {
+  throw new AgentStackError("ASK_CLI_USAGE", `${message} (see agent-stack-k8s certs --help)`);
+}

@@ -1,0 +1,80 @@
+/**
+ * `certs --watch`: run a pass, sleep until the renewal time (or the next periodic check, whichever
+ * comes first), run again, until stopped. A pass that fails for a reason that may go away (the API
+ * server unreachable or overloaded, the webhook configuration not created yet, replicas racing) is
+ * retried with back-off and logged once per distinct error; any other failure ends the watch.
+ */
+
+import { isKubeApiError, type RetryPolicy, retryDelayMs, sleep } from "../runtime/kube.ts";
+import type { Logger } from "../runtime/logger.ts";
+import { isAgentStackError } from "../src/errors.ts";
+import type { Provisioned } from "./provision.ts";
+
+/** setTimeout's largest delay; longer waits are taken in steps. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** However short the lifetimes, passes are at least this far apart, so the API server is never hammered. */
+const MIN_PASS_INTERVAL_MS = 1_000;
+
+export interface WatchOptions {
+  readonly signal: AbortSignal;
+  /** Longest time between two passes, also when nothing is due (another replica may have renewed). */
+  readonly checkIntervalMs: number;
+  /** Back-off between failed passes; its `attempts` is not used: the watch never gives up on these. */
+  readonly retry: RetryPolicy;
+  readonly now: () => Date;
+  readonly logger: Logger;
+}
+
+/** Resolves when `signal` aborts; rejects with the first failure that is not worth retrying. */
+export async function watchCertificates(
+  pass: () => Promise<Provisioned>,
+  options: WatchOptions,
+): Promise<void> {
+  const { logger, signal } = options;
+  let failures = 0;
+  let lastError: string | undefined;
+  while (!signal.aborted) {
+    let wakeAt: number;
+    try {
+      const result = await pass();
+      if (lastError !== undefined) logger.info("certificates in order again");
+      failures = 0;
+      lastError = undefined;
+      const now = options.now().getTime();
+      wakeAt = Math.max(
+        now + MIN_PASS_INTERVAL_MS,
+        Math.min(result.renewAt.getTime(), now + options.checkIntervalMs),
+      );
+      logger.debug({ next: new Date(wakeAt).toISOString() }, "next certificate check");
+    } catch (error) {
+      if (signal.aborted) return;
+      if (!isRetryable(error)) throw error;
+      failures += 1;
+      const message = (error as Error).message;
+      const delayMs = retryDelayMs(options.retry, failures);
+      if (message !== lastError) {
+        logger.warn({ error: message, retryInMs: delayMs }, "certificate check failed; retrying");
+      } else {
+        logger.debug({ error: message, retryInMs: delayMs }, "certificate check failed again");
+      }
+      lastError = message;
+      wakeAt = options.now().getTime() + delayMs;
+    }
+    await sleepUntil(wakeAt, options.now, signal).catch(() => {});
+  }
+}
+
+/** Sleeps until `time` by the `now` clock, in steps no longer than a timer can take. */
+export async function sleepUntil(time: number, now: () => Date, signal: AbortSignal): Promise<void> {
+  for (let remaining = time - now().getTime(); remaining > 0 && !signal.aborted; ) {
+    await sleep(Math.min(remaining, MAX_TIMER_MS), signal);
+    remaining = time - now().getTime();
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  if (isAgentStackError(error, "ASK_CERTS_WEBHOOK_CONFIGURATION_NOT_FOUND")) return true;
+  if (!isAgentStackError(error, "ASK_CERTS_KUBERNETES_API")) return false;
+  // Without a Kubernetes error as the cause, it is replicas racing, which settles.
+  return !isKubeApiError(error.cause) || error.cause.transient;
+}

@@ -1,0 +1,176 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { MAX_TIMER_MS, sleepUntil } from "../../certs/watch.ts";
+import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
+import {
+  expectNoKeyMaterial,
+  messages,
+  runCerts,
+  temporaryDirectory,
+  webhookConfiguration,
+} from "./helpers.ts";
+
+const EXECUTABLE = new URL("../../bin/agent-stack-k8s.js", import.meta.url).pathname;
+
+let directory: { path: string; remove: () => void };
+
+beforeEach(() => {
+  directory = temporaryDirectory();
+});
+
+afterEach(() => {
+  directory.remove();
+});
+
+/** Resolves once `condition` holds; checked every few milliseconds (the test's timeout bounds it). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+describe("--watch", () => {
+  test("renews a short-lived serving certificate from the same CA when it is due, and stops on request", async () => {
+    const out = join(directory.path, "tls");
+    const controller = new AbortController();
+    const running = runCerts(
+      ["--out-dir", out, "--watch", "--serving-validity", "4s", "--renew-fraction", "0.5"],
+      { signal: controller.signal },
+    );
+    let settled = false;
+    void running.finally(() => {
+      settled = true;
+    });
+    const cert = () =>
+      existsSync(join(out, "tls.crt")) ? readFileSync(join(out, "tls.crt"), "utf8") : undefined;
+    await until(() => cert() !== undefined || settled);
+    const first = { cert: cert(), ca: readFileSync(join(out, "ca.crt"), "utf8") };
+    await until(() => cert() !== first.cert || settled);
+    expect(settled, "the watch ended on its own").toBe(false);
+    expect(readFileSync(join(out, "ca.crt"), "utf8")).toBe(first.ca);
+    controller.abort();
+    const result = await running;
+    expect(result.code).toBe(0);
+    expect(messages(result)).toEqual(
+      expect.arrayContaining(["certificates created", "serving certificate renewed (same CA)", "stopped"]),
+    );
+    expectNoKeyMaterial(result.stdout, [
+      {
+        caCert: first.ca,
+        caKey: readFileSync(join(out, "ca.key"), "utf8"),
+        cert: cert() ?? "",
+        key: readFileSync(join(out, "tls.key"), "utf8"),
+      },
+    ]);
+  });
+
+  describe("against the API", () => {
+    let fake: FakeKubernetes;
+
+    beforeEach(async () => {
+      fake = await startFakeKubernetes();
+    });
+
+    afterEach(async () => {
+      await fake.close();
+    });
+
+    test("an API server that keeps failing is retried, each distinct error logged once, until it recovers", async () => {
+      fake.put(webhookConfiguration("hooks"));
+      fake.failNext(6, 500);
+      const controller = new AbortController();
+      const running = runCerts(
+        ["--secret", "hook-tls", "--service", "hook", "--webhook-configuration", "hooks", "--watch"],
+        {
+          kubeConfig: fake.kubeConfig(),
+          signal: controller.signal,
+          call: { timeoutMs: 5_000, retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 } },
+        },
+      );
+      await until(
+        () =>
+          fake.get("v1", "Secret", "ns", "hook-tls") !== undefined &&
+          fake.requests.some((r) => r.method === "PATCH"),
+      );
+      controller.abort();
+      const result = await running;
+      expect(result.code).toBe(0);
+      const logged = messages(result);
+      expect(logged.filter((message) => message === "certificate check failed; retrying")).toHaveLength(1);
+      expect(logged.filter((message) => message === "Kubernetes API call failed; retrying")).toHaveLength(1);
+      expect(logged).toEqual(
+        expect.arrayContaining([
+          "certificates in order again",
+          "certificates created",
+          "caBundle updated",
+          "stopped",
+        ]),
+      );
+    });
+
+    test("a failure that retrying cannot fix ends the watch with the error", async () => {
+      fake.put({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "hook-tls", namespace: "ns" },
+        type: "Opaque",
+      });
+      const result = await runCerts(["--secret", "hook-tls", "--service", "hook", "--watch"], {
+        kubeConfig: fake.kubeConfig(),
+      });
+      expect(result.code).toMatchObject({ code: "ASK_CERTS_SECRET_NOT_USABLE" });
+    });
+  });
+
+  test.each(["SIGTERM", "SIGINT"] as const)(
+    "the executable stops cleanly on %s with exit status 0",
+    async (signal) => {
+      const child = spawn(
+        process.execPath,
+        [EXECUTABLE, "certs", "--out-dir", join(directory.path, "tls"), "--watch"],
+        {
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString("utf8");
+      });
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString("utf8");
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      await until(() => stdout.includes("certificates created") || child.exitCode !== null);
+      child.kill(signal);
+      expect(await exited, stderr).toBe(0);
+      expect(stdout).toContain(`msg=stopping signal=${signal}`);
+      expect(stdout).toContain("msg=stopped");
+    },
+  );
+});
+
+describe("long waits", () => {
+  test("are taken in steps no longer than a timer can take", async () => {
+    vi.useFakeTimers();
+    const spy = vi.spyOn(globalThis, "setTimeout");
+    try {
+      const controller = new AbortController();
+      let done = false;
+      const target = Date.now() + 2 * MAX_TIMER_MS + 1000;
+      const waiting = sleepUntil(target, () => new Date(), controller.signal).then(() => {
+        done = true;
+      });
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS);
+      expect(done).toBe(false);
+      await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1000);
+      await waiting;
+      expect(done).toBe(true);
+      const delays = spy.mock.calls.map((call) => Number(call[1]));
+      expect(delays).toEqual([MAX_TIMER_MS, MAX_TIMER_MS, 1000]);
+    } finally {
+      spy.mockRestore();
+      vi.useRealTimers();
+    }
+  });
+});
