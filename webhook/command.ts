@@ -12,7 +12,7 @@ import { formatHelp } from "../src/config/help.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { AgentStackError, isAgentStackError } from "../src/errors.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "./server.ts";
-import { type PodTemplateMode, type RunningWebhook, startWebhook } from "./start.ts";
+import { type PodTemplateMode, type RunningWebhook, startWebhook, type WebhookOptions } from "./start.ts";
 
 export const WEBHOOK_FLAGS = [
   {
@@ -73,6 +73,40 @@ const MAX_REQUEST_TIMEOUT_MS = 30_000;
 const SHUTDOWN_GRACE_MS = 5_000;
 
 export async function webhookCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const prepared = webhookOptions(args, io);
+  if (prepared === "help") {
+    io.stdout(`${formatHelp("webhook", WEBHOOK_FLAGS)}\n`);
+    return 0;
+  }
+  let webhook: RunningWebhook;
+  try {
+    webhook = await startWebhook(prepared);
+  } catch (error) {
+    if (isAgentStackError(error)) throw error;
+    io.stderr(`agent-stack-k8s webhook: cannot start: ${(error as Error).message}\n`);
+    return 1;
+  }
+
+  const signal = await firstSignal();
+  webhook.logger.info({ signal }, "shutting down: no new connections, finishing the requests in flight");
+  const deadline = prepared.requestTimeoutMs + SHUTDOWN_GRACE_MS;
+  const closed = await Promise.race([
+    webhook.close().then(() => true),
+    new Promise<false>((resolve) => setTimeout(resolve, deadline, false).unref()),
+  ]);
+  if (!closed) {
+    webhook.logger.warn({ deadlineMs: deadline }, "shutdown did not finish in time: exiting anyway");
+    return 1;
+  }
+  webhook.logger.info("shut down");
+  return 0;
+}
+
+/**
+ * What the webhook runs with, from the command line, the environment and the `--config` file; "help"
+ * for `--help`. Throws `ASK_CLI_USAGE` and the configuration errors, which exit 2.
+ */
+export function webhookOptions(args: readonly string[], io: CommandIo): WebhookOptions | "help" {
   let configText: string | undefined;
   const loaded = loadConfig({
     args,
@@ -84,57 +118,31 @@ export async function webhookCommand(args: readonly string[], io: CommandIo): Pr
       return configText;
     },
   });
-  if (loaded.help) {
-    io.stdout(`${formatHelp("webhook", WEBHOOK_FLAGS)}\n`);
-    return 0;
-  }
+  if (loaded.help) return "help";
   const { flags } = loaded;
   if (loaded.positionals.length > 0) usage(`unexpected argument ${JSON.stringify(loaded.positionals[0])}`);
-  const port = parsePort(flags.port);
-  const requestTimeoutMs = parseRequestTimeout(flags["request-timeout"]);
-
-  let webhook: RunningWebhook;
-  try {
-    webhook = await startWebhook({
-      config: loaded.config,
-      ...(loaded.configFile !== undefined && configText !== undefined
-        ? { configFile: { path: loaded.configFile, text: configText } }
-        : {}),
-      reloadConfig: (text) =>
-        loadConfig({
-          args,
-          env: io.env,
-          commandFlags: WEBHOOK_FLAGS,
-          subcommand: "webhook",
-          readFile: () => text,
-        }),
-      configWarnings: loaded.warnings,
-      tls: { certFile: flags["tls-cert-file"] as string, keyFile: flags["tls-key-file"] as string },
-      host: flags.host,
-      port,
-      requestTimeoutMs,
-      podTemplates: podTemplateMode(flags["pod-templates"], flags["pod-template"], io),
-      logDestination: lines(io),
-    });
-  } catch (error) {
-    if (isAgentStackError(error)) throw error;
-    io.stderr(`agent-stack-k8s webhook: cannot start: ${(error as Error).message}\n`);
-    return 1;
-  }
-
-  const signal = await firstSignal();
-  webhook.logger.info({ signal }, "shutting down: no new connections, finishing the requests in flight");
-  const deadline = requestTimeoutMs + SHUTDOWN_GRACE_MS;
-  const closed = await Promise.race([
-    webhook.close().then(() => true),
-    new Promise<false>((resolve) => setTimeout(resolve, deadline, false).unref()),
-  ]);
-  if (!closed) {
-    webhook.logger.warn({ deadlineMs: deadline }, "shutdown did not finish in time: exiting anyway");
-    return 1;
-  }
-  webhook.logger.info("shut down");
-  return 0;
+  return {
+    config: loaded.config,
+    ...(loaded.configFile !== undefined && configText !== undefined
+      ? { configFile: { path: loaded.configFile, text: configText } }
+      : {}),
+    // The same flags and environment, a new text of the file: precedence is kept on every reload.
+    reloadConfig: (text) =>
+      loadConfig({
+        args,
+        env: io.env,
+        commandFlags: WEBHOOK_FLAGS,
+        subcommand: "webhook",
+        readFile: () => text,
+      }),
+    configWarnings: loaded.warnings,
+    tls: { certFile: flags["tls-cert-file"] as string, keyFile: flags["tls-key-file"] as string },
+    host: flags.host,
+    port: parsePort(flags.port),
+    requestTimeoutMs: parseRequestTimeout(flags["request-timeout"]),
+    podTemplates: podTemplateMode(flags["pod-templates"], flags["pod-template"], io),
+    logDestination: lines(io),
+  };
 }
 
 /** Resolves on the first SIGTERM or SIGINT; a second one ends the process at once. */

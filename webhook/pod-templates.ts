@@ -11,6 +11,7 @@
  * Without a cluster: the `--pod-template` files, as `render` reads them, or none at all.
  */
 import { CoreV1Api, type KubeConfig, makeInformer, type V1PodTemplate } from "@kubernetes/client-node";
+import { callKube } from "../runtime/kube.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { PodTemplateResolver } from "../src/expand/index.ts";
 import type { PodSpec } from "../src/generated/k8s-types.ts";
@@ -70,11 +71,16 @@ export function informerPodTemplates(options: InformerOptions): PodTemplateSourc
   const maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
   const api = options.kubeConfig.makeApiClient(CoreV1Api);
 
+  // One attempt, cancelled at the timeout: the informer's own restart loop is the retry.
   const list = () =>
-    withTimeout(
-      api.listNamespacedPodTemplate({ namespace, timeoutSeconds: Math.ceil(listTimeoutMs / 1000) }),
-      listTimeoutMs,
-      `listing the PodTemplates of namespace ${namespace}`,
+    callKube(
+      `list the PodTemplates of namespace ${namespace}`,
+      (callOptions) =>
+        api.listNamespacedPodTemplate(
+          { namespace, timeoutSeconds: Math.ceil(listTimeoutMs / 1000) },
+          callOptions,
+        ),
+      { timeoutMs: listTimeoutMs, retry: { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 } },
     );
   const informer = makeInformer<V1PodTemplate>(
     options.kubeConfig,
@@ -165,15 +171,6 @@ function decodePodTemplate(template: V1PodTemplate, name: string, namespace: str
   } catch (error) {
     return error as Error;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function describeError(error: unknown): string {

@@ -2,17 +2,22 @@
  * What the webhook tests share: certificates from `certs/generate.ts`, the real server on a random port,
  * an HTTPS client that trusts the test CA, and the server's log lines as parsed JSON.
  */
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:https";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { type CertificateBundle, generateCertificates } from "../../certs/generate.ts";
+import type { CommandIo } from "../../cli/io.ts";
 import { createLogger, type Logger } from "../../runtime/logger.ts";
 import type { AdmissionContext } from "../../src/admission/admit.ts";
 import type { Config } from "../../src/config/types.ts";
 import type { PodTemplateResolver } from "../../src/expand/index.ts";
+import { webhookOptions } from "../../webhook/command.ts";
 import type { ReadinessCheck } from "../../webhook/health.ts";
 import { createWebhookMetrics, type WebhookMetrics } from "../../webhook/metrics.ts";
 import type { AdmitFunction } from "../../webhook/mutate-route.ts";
 import { buildWebhookServer, type WebhookServer } from "../../webhook/server.ts";
+import { type PodTemplateMode, type RunningWebhook, startWebhook } from "../../webhook/start.ts";
 import { TEST_VERSION, testConfig } from "../support/fixtures.ts";
 
 export function newCertificates(now?: Date): Promise<CertificateBundle> {
@@ -72,7 +77,11 @@ export interface Client {
 }
 
 /** An HTTPS client for `https://localhost:<port>` that trusts `ca` and keeps connections alive. */
-export function httpsClient(port: number, ca: string, options: { keepAlive?: boolean } = {}): Client {
+export function httpsClient(
+  port: number,
+  ca: string | string[],
+  options: { keepAlive?: boolean } = {},
+): Client {
   const agent = new Agent({ keepAlive: options.keepAlive ?? true, ca, servername: "localhost" });
   const send = (method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}) =>
     new Promise<Response>((resolve, reject) => {
@@ -167,4 +176,75 @@ export function patchOf(response: Record<string, unknown>): unknown[] | undefine
   return patch === undefined
     ? undefined
     : (JSON.parse(Buffer.from(patch, "base64").toString("utf8")) as unknown[]);
+}
+
+/**
+ * A directory laid out as kubelet mounts a Secret or ConfigMap: each file is a symlink through `..data`,
+ * itself a symlink to a timestamped directory, and an update swaps `..data` in one atomic rename.
+ */
+export function kubeletMount(directory: string) {
+  let generation = 0;
+  return {
+    path: (name: string) => join(directory, name),
+    write(files: Readonly<Record<string, string>>): void {
+      generation += 1;
+      const target = `..${generation}_${Date.now()}`;
+      mkdirSync(join(directory, target));
+      for (const [name, text] of Object.entries(files)) {
+        writeFileSync(join(directory, target, name), text);
+        if (!existsSync(join(directory, name))) symlinkSync(join("..data", name), join(directory, name));
+      }
+      symlinkSync(target, join(directory, "..data_tmp"));
+      renameSync(join(directory, "..data_tmp"), join(directory, "..data"));
+    },
+  };
+}
+
+/** Polls `condition` every 20 ms until it holds; fails after `timeoutMs` saying what it waited for. */
+export async function eventually(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`still waiting, after ${timeoutMs} ms, for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export interface RunningTestWebhook {
+  readonly webhook: RunningWebhook;
+  readonly logs: LogCapture;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole webhook as `agent-stack-k8s webhook ARGS` starts it (flags, environment, config file,
+ * certificate files), in this process, logging JSON lines, checking its files every 100 ms.
+ */
+export async function runWebhook(
+  args: readonly string[],
+  options: { env?: Record<string, string>; podTemplates?: PodTemplateMode } = {},
+): Promise<RunningTestWebhook> {
+  const logs = captureLogs();
+  const io: CommandIo = {
+    stdout: (text) => logs.stream.write(text),
+    stderr: (text) => logs.stream.write(text),
+    readInput: (path) => readFileSync(path, "utf8"),
+    env: options.env ?? {},
+  };
+  const prepared = webhookOptions(
+    ["--log-format", "json", "--log-level", "debug", "--port", "0", ...args],
+    io,
+  );
+  if (prepared === "help") throw new Error("--help given");
+  const webhook = await startWebhook({
+    ...prepared,
+    host: "127.0.0.1",
+    watch: { debounceMs: 20, pollIntervalMs: 100 },
+    ...(options.podTemplates ? { podTemplates: options.podTemplates } : {}),
+  });
+  return { webhook, logs, port: webhook.port, close: () => webhook.close() };
 }
