@@ -151,9 +151,9 @@ function firstSignal(): Promise<NodeJS.Signals> {
     const onSignal = (signal: NodeJS.Signals) => {
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
-      const again = () => process.exit(signal === "SIGINT" ? 130 : 143);
-      process.once("SIGTERM", again);
-      process.once("SIGINT", again);
+      // 128 + the signal's number, as a shell reports a process the signal killed.
+      process.once("SIGTERM", () => process.exit(143));
+      process.once("SIGINT", () => process.exit(130));
       resolve(signal);
     };
     process.on("SIGTERM", onSignal);

@@ -94,7 +94,10 @@ export function startConfigReloader(options: ConfigReloaderOptions): ConfigReloa
     metrics.configReloads.inc({ result: "success" });
     for (const warning of loaded.warnings) logger.warn({ configFile }, warning);
     for (const key of pending) {
-      logger.warn({ configFile, key }, `${key} changed: the webhook uses the new value after a restart`);
+      logger.warn(
+        { configFile, configKey: key },
+        `${key} changed: the webhook uses the new value after a restart`,
+      );
     }
     logger.info({ configFile, changed }, "config reloaded");
   };

@@ -38,6 +38,8 @@ export interface MutateRouteOptions {
   readonly requestTimeoutMs: number;
   /** The admission function; tests replace it to make it throw. */
   readonly admit?: AdmitFunction;
+  /** True once the server shuts down: answers then close their connection, so it can end. */
+  readonly closing?: () => boolean;
 }
 
 /** A request between its arrival and its log line. */
@@ -140,6 +142,13 @@ export function registerMutateRoute(server: FastifyInstance<HttpsServer>, option
       done();
     },
     errorHandler: (error: FastifyError, request, reply) => {
+      if (error.code === "FST_ERR_HANDLER_TIMEOUT") {
+        // The expansion is synchronous: only a body still arriving can use up the budget.
+        const message = `the request did not arrive within the webhook's ${options.requestTimeoutMs} ms request timeout`;
+        record(request, { result: "bad_request", status: 408, reason: "ASK_WEBHOOK_BAD_REQUEST", message });
+        reply.code(408).header("connection", "close").send({ code: "ASK_WEBHOOK_BAD_REQUEST", message });
+        return;
+      }
       const status = error.statusCode ?? 500;
       if (status < 500) {
         const code = errorCode(error);
@@ -186,6 +195,7 @@ export function registerMutateRoute(server: FastifyInstance<HttpsServer>, option
       const { outcome, reason } = answer;
       const message = outcome === "denied" ? answer.review.response.status?.message : undefined;
       record(request, { result: outcome, status: 200, reason, ...(message ? { message } : {}) });
+      if (options.closing?.()) reply.header("connection", "close");
       reply.send(answer.review);
     },
   });

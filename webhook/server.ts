@@ -61,7 +61,13 @@ export function buildWebhookServer(options: WebhookServerOptions): WebhookServer
     connectionTimeout: KEEP_ALIVE_TIMEOUT_MS + 10_000,
   });
 
+  let closing = false;
+  server.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
   registerMutateRoute(server, {
+    closing: () => closing,
     context: options.context,
     metrics: options.metrics,
     logger: options.logger,
