@@ -10,7 +10,6 @@
 import type { AdmissionregistrationV1Api, V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
 import {
   callKube,
-  DEFAULT_RETRY,
   isKubeApiError,
   type KubeCallOptions,
   type RetryPolicy,
@@ -110,7 +109,7 @@ async function readConfiguration(
     return await callKube(
       `get ${where}`,
       (call) => options.api.readMutatingWebhookConfiguration({ name: options.name }, call),
-      options.call ?? { retry: DEFAULT_RETRY },
+      options.call,
     );
   } catch (error) {
     if (isKubeApiError(error, "NotFound")) return undefined;

@@ -80,8 +80,7 @@ export const CERTS_FLAGS = [
     name: "renew-fraction",
     valueName: "FRACTION",
     type: "string",
-    default: "0.6667",
-    description: "renew a certificate once this fraction of its lifetime has passed, in (0, 1]",
+    description: "renew a certificate once this fraction of its lifetime has passed, in (0, 1]; default 2/3",
   },
   { name: "watch", type: "bool", description: "keep running and renew the certificates when due" },
   {
@@ -264,13 +263,13 @@ function days(text: string, flag: string): number {
   return durationMs(text, flag) / (24 * 60 * 60 * 1000);
 }
 
-function renewFraction(text: string): number {
+function renewFraction(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_RENEW_FRACTION;
   const fraction = Number(text);
   if (text.trim() === "" || !(fraction > 0 && fraction <= 1)) {
-    usage(`--renew-fraction ${JSON.stringify(text)}: expected a number in (0, 1], such as 0.6667`);
+    usage(`--renew-fraction ${JSON.stringify(text)}: expected a number in (0, 1], such as 0.5`);
   }
-  // 0.6667 is how the default is written; mean exactly two thirds by it.
-  return text === "0.6667" ? DEFAULT_RENEW_FRACTION : fraction;
+  return fraction;
 }
 
 function usage(message: string): never {

@@ -47,6 +47,7 @@ export interface ServingCertificateOptions {
 
 /** A CA that can sign serving certificates: what the Secret keeps between renewals. */
 export interface CertificateAuthority {
+  /** The CA certificate, PEM: one certificate, the one `caKey` belongs to. */
   readonly caCert: string;
   readonly caKey: string;
 }
@@ -243,13 +244,11 @@ async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
   return `${x509.PemConverter.encode(der, "PRIVATE KEY")}\n`;
 }
 
-/** The CA key as WebCrypto needs it; the PEM was made by us or read from our own Secret. */
+/** The CA key as WebCrypto needs it; the PEM was made by us or read from our own store. */
 async function importPrivateKey(pem: string): Promise<webcrypto.CryptoKey> {
-  let der: ArrayBuffer;
   try {
-    const [first] = x509.PemConverter.decode(pem);
-    if (first === undefined) throw new Error("no PEM block");
-    der = first;
+    const [der] = x509.PemConverter.decode(pem);
+    if (der === undefined) throw new Error("no PEM block");
     return await crypto.subtle.importKey("pkcs8", der, ALGORITHM, false, ["sign"]);
   } catch (error) {
     throw new AgentStackError(

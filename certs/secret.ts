@@ -57,13 +57,12 @@ export async function ensureCertificateSecret(options: CertificateSecretOptions)
   const attempts = options.attempts ?? 5;
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     const existing = await readSecret(options, where);
-    let current: StoredCertificates | undefined;
     let reason: string | undefined;
     let next: RenewedCertificates;
     if (existing === undefined) {
       next = await renewCertificates(undefined, undefined, { ...options.certificates, now: now() });
     } else {
-      current = storedIn(existing, where);
+      const current = storedIn(existing, where);
       const inspection = inspectCertificates(current, {
         ...names,
         now: now(),
@@ -71,7 +70,8 @@ export async function ensureCertificateSecret(options: CertificateSecretOptions)
         ...(options.renewFraction === undefined ? {} : { renewFraction: options.renewFraction }),
       });
       if (inspection.decision === "reuse") {
-        return { stored: current, action: "reused", reason: undefined, ...inspection };
+        const { renewAt, notAfter } = inspection;
+        return { stored: current, action: "reused", reason: undefined, renewAt, notAfter };
       }
       if (!isManaged(existing)) {
         throw new AgentStackError(

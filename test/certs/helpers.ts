@@ -30,15 +30,18 @@ export interface CertsRun {
 /** Every run's whole output, for the check that no key material ever reaches a log. */
 export const allOutput: string[] = [];
 
+/** `onStdout` sees the output as it is written, for tests that wait on a running `--watch`. */
 export async function runCerts(
   args: readonly string[],
   context: CertsCommandContext = {},
+  onStdout: (text: string) => void = () => {},
 ): Promise<CertsRun> {
   let stdout = "";
   let stderr = "";
   const io: CommandIo = {
     stdout: (text) => {
       stdout += text;
+      onStdout(text);
     },
     stderr: (text) => {
       stderr += text;

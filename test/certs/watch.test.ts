@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { MAX_TIMER_MS, sleepUntil } from "../../certs/watch.ts";
@@ -33,34 +33,33 @@ describe("--watch", () => {
   test("renews a short-lived serving certificate from the same CA when it is due, and stops on request", async () => {
     const out = join(directory.path, "tls");
     const controller = new AbortController();
+    let output = "";
     const running = runCerts(
       ["--out-dir", out, "--watch", "--serving-validity", "4s", "--renew-fraction", "0.5"],
       { signal: controller.signal },
+      (text) => {
+        output += text;
+      },
     );
     let settled = false;
     void running.finally(() => {
       settled = true;
     });
-    const cert = () =>
-      existsSync(join(out, "tls.crt")) ? readFileSync(join(out, "tls.crt"), "utf8") : undefined;
-    await until(() => cert() !== undefined || settled);
-    const first = { cert: cert(), ca: readFileSync(join(out, "ca.crt"), "utf8") };
-    await until(() => cert() !== first.cert || settled);
+    const read = (name: string) => readFileSync(join(out, name), "utf8");
+    await until(() => output.includes('"certificates created"') || settled);
+    const first = { cert: read("tls.crt"), ca: read("ca.crt") };
+    await until(() => output.includes('"serving certificate renewed (same CA)"') || settled);
     expect(settled, "the watch ended on its own").toBe(false);
-    expect(readFileSync(join(out, "ca.crt"), "utf8")).toBe(first.ca);
     controller.abort();
     const result = await running;
     expect(result.code).toBe(0);
+    expect(read("tls.crt")).not.toBe(first.cert);
+    expect(read("ca.crt")).toBe(first.ca);
     expect(messages(result)).toEqual(
       expect.arrayContaining(["certificates created", "serving certificate renewed (same CA)", "stopped"]),
     );
     expectNoKeyMaterial(result.stdout, [
-      {
-        caCert: first.ca,
-        caKey: readFileSync(join(out, "ca.key"), "utf8"),
-        cert: cert() ?? "",
-        key: readFileSync(join(out, "tls.key"), "utf8"),
-      },
+      { caCert: first.ca, caKey: read("ca.key"), cert: read("tls.crt"), key: read("tls.key") },
     ]);
   });
 
@@ -79,6 +78,7 @@ describe("--watch", () => {
       fake.put(webhookConfiguration("hooks"));
       fake.failNext(6, 500);
       const controller = new AbortController();
+      let output = "";
       const running = runCerts(
         ["--secret", "hook-tls", "--service", "hook", "--webhook-configuration", "hooks", "--watch"],
         {
@@ -86,12 +86,11 @@ describe("--watch", () => {
           signal: controller.signal,
           call: { timeoutMs: 5_000, retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 } },
         },
+        (text) => {
+          output += text;
+        },
       );
-      await until(
-        () =>
-          fake.get("v1", "Secret", "ns", "hook-tls") !== undefined &&
-          fake.requests.some((r) => r.method === "PATCH"),
-      );
+      await until(() => output.includes('"certificates in order again"'));
       controller.abort();
       const result = await running;
       expect(result.code).toBe(0);
