@@ -4,7 +4,6 @@
  * Job, no patch, or a denial whose message says what is wrong and where.
  */
 
-import jsonpatch from "fast-json-patch";
 import { type BuildkiteJob, parseBuildkiteJob } from "../buildkite/job.ts";
 import type { Config } from "../config/types.ts";
 import { AgentStackError, failureMessage, isAgentStackError } from "../errors.ts";
@@ -14,6 +13,7 @@ import { copyJson } from "../k8s/copy.ts";
 import { isPlainObject } from "../k8s/decode.ts";
 import { VERSION } from "../version.ts";
 import { ANNOTATION_EXPANDED_BY, ANNOTATION_JOB, expandedBy, LABEL_EXPAND } from "./contract.ts";
+import { jsonPatchDiff } from "./json-patch-diff.ts";
 
 const API_VERSIONS = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const;
 type AdmissionApiVersion = (typeof API_VERSIONS)[number];
@@ -81,7 +81,7 @@ export function admit(review: unknown, context: AdmissionContext): AdmissionResu
   const job = request.object as Job;
   try {
     const expanded = expandedJob(job, context);
-    const operations = jsonpatch.compare(job, expanded.job);
+    const operations = jsonPatchDiff(job, expanded.job);
     return answer(
       "expanded",
       "expanded",
