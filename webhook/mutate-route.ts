@@ -34,7 +34,7 @@ export interface MutateRouteOptions {
   readonly metrics: WebhookMetrics;
   readonly logger: Logger;
   readonly bodyLimit: number;
-  /** Budget of one request, body upload included: past it fastify answers 503. */
+  /** Budget of one request, body upload included: past it Node answers 408 (see `server.ts`). */
   readonly requestTimeoutMs: number;
   /** The admission function; tests replace it to make it throw. */
   readonly admit?: AdmitFunction;
@@ -129,26 +129,20 @@ export function registerMutateRoute(server: FastifyInstance<HttpsServer>, option
   server.route({
     method: "POST",
     url: MUTATE_PATH,
-    handlerTimeout: options.requestTimeoutMs,
     onRequest: (request, reply, done) => {
       admissions.set(request, { startedAt: performance.now(), recorded: false });
       metrics.requestsInFlight.inc();
       // "close" comes once per response, whether it was sent in full or its client went away.
       reply.raw.once("close", () => {
         metrics.requestsInFlight.dec();
-        record(request, { result: "error", abandoned: true });
+        const admission = admissions.get(request);
+        if (admission && !admission.recorded)
+          record(request, unanswered(admission, options.requestTimeoutMs));
         admissions.delete(request);
       });
       done();
     },
     errorHandler: (error: FastifyError, request, reply) => {
-      if (error.code === "FST_ERR_HANDLER_TIMEOUT") {
-        // The expansion is synchronous: only a body still arriving can use up the budget.
-        const message = `the request did not arrive within the webhook's ${options.requestTimeoutMs} ms request timeout`;
-        record(request, { result: "bad_request", status: 408, reason: "ASK_WEBHOOK_BAD_REQUEST", message });
-        reply.code(408).header("connection", "close").send({ code: "ASK_WEBHOOK_BAD_REQUEST", message });
-        return;
-      }
       const status = error.statusCode ?? 500;
       if (status < 500) {
         const code = errorCode(error);
@@ -199,6 +193,26 @@ export function registerMutateRoute(server: FastifyInstance<HttpsServer>, option
       reply.send(answer.review);
     },
   });
+}
+
+/**
+ * A request that ended without an answer from the route: past the budget, Node's request timeout
+ * answered 408 for it (see `server.ts`); otherwise its client went away.
+ */
+function unanswered(admission: Admission, requestTimeoutMs: number): Outcome {
+  if (performance.now() - admission.startedAt >= requestTimeoutMs) {
+    return {
+      result: "bad_request",
+      status: 408,
+      reason: "ASK_WEBHOOK_BAD_REQUEST",
+      message: requestTimeoutMessage(requestTimeoutMs),
+    };
+  }
+  return { result: "error", abandoned: true };
+}
+
+export function requestTimeoutMessage(requestTimeoutMs: number): string {
+  return `the request did not arrive within the webhook's ${requestTimeoutMs} ms request timeout`;
 }
 
 function badRequest(message: string): FastifyError {

@@ -123,6 +123,13 @@ describe("/metrics", () => {
     await eventually("the request no longer in flight", async () =>
       (await slow.client.get("/metrics")).body.includes("agent_stack_k8s_webhook_requests_in_flight 0"),
     );
+    expect((await slow.client.get("/metrics")).body).toContain(
+      'agent_stack_k8s_webhook_requests_total{result="bad_request"} 1',
+    );
+    expect(slow.logs.lines().find((line) => line.status === 408)).toMatchObject({
+      level: "warn",
+      outcome: "bad_request",
+    });
     await slow.close();
   });
 });
