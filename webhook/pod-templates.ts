@@ -111,7 +111,15 @@ export function informerPodTemplates(options: InformerOptions): PodTemplateSourc
     if (stopped || restart) return;
     metrics.podTemplateInformerRestarts.inc();
     logger.warn(
-      { namespace, reason: describeError(error), retryInMs: backoffMs, synced },
+      {
+        namespace,
+        reason: describeError(error),
+        retryInMs: backoffMs,
+        synced,
+        ...(synced
+          ? {}
+          : { hint: "without a cluster, run with --pod-templates none or --pod-template FILE" }),
+      },
       "PodTemplate list/watch failed: starting it again after a back-off",
     );
     restart = setTimeout(() => void start().catch(reportUnexpected), backoffMs);
