@@ -108,8 +108,9 @@ function wrongValue(random: Random): unknown {
 /** Every path to a value inside `value`, as keys. */
 function paths(value: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []) {
   out.push(prefix);
-  if (Array.isArray(value)) value.forEach((item, index) => paths(item, [...prefix, index], out));
-  else if (typeof value === "object" && value !== null) {
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) paths(item, [...prefix, index], out);
+  } else if (typeof value === "object" && value !== null) {
     for (const [key, item] of Object.entries(value)) paths(item, [...prefix, key], out);
   }
   return out;

@@ -200,7 +200,9 @@ describe("an exception inside the expansion", () => {
 
     const logged = webhook.logs.lines().find((line) => line.outcome === "error");
     expect(logged).toMatchObject({ level: "error", uid: "valid-uid", status: 500 });
-    expect((logged?.err as { stack: string }).stack).toMatch(/TypeError: Cannot read properties[\s\S]*at /);
+    expect((logged?.err as { stack?: string } | undefined)?.stack).toMatch(
+      /TypeError: Cannot read properties[\s\S]*at /,
+    );
 
     const next = await webhook.client.postJson("/mutate", valid);
     expect(next.status).toBe(200);
