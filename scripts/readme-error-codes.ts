@@ -13,6 +13,7 @@ const STAGE_EFFECT: Readonly<Record<string, string>> = {
   podTemplate: "fails the Buildkite job",
   smp: "reported inside `ASK_PATCH_FAILED` during expansion",
   admission: "HTTP 400 from the webhook",
+  certs: "exit status 1 (`certs`)",
 };
 
 export function errorCodesMarkdown(): string {
