@@ -1,0 +1,93 @@
+/**
+ * The poll loop: ask the job source for scheduled jobs every `poll-interval` (with ±10 % jitter, so
+ * several launchers do not poll in step), keep the ones this launcher may take, hand them to the
+ * scheduler. A failing poll backs off exponentially up to a minute and is logged once per distinct
+ * error; a fatal one (an organization that does not exist) ends the loop.
+ */
+import { distinctErrorLog } from "../runtime/distinct-error-log.ts";
+import type { Logger } from "../runtime/logger.ts";
+import type { LauncherMetrics } from "./metrics.ts";
+import type { ScheduledJob, SchedulerClock } from "./scheduler.ts";
+import { matchesTags } from "./tag-filter.ts";
+import type { JobSource } from "./types.ts";
+
+export interface MonitorOptions {
+  readonly source: JobSource;
+  readonly offer: (jobs: readonly ScheduledJob[]) => void;
+  readonly tags: ReadonlyMap<string, string>;
+  /** Milliseconds between polls. */
+  readonly intervalMs: number;
+  /** An error after which polling cannot succeed (invalid organization, bad token). */
+  readonly isFatal: (error: unknown) => boolean;
+  /** When a job was scheduled, if the source tells (ms since the epoch). */
+  readonly scheduledAt?: (uuid: string) => number | undefined;
+  readonly logger: Logger;
+  readonly metrics: LauncherMetrics;
+  readonly clock: SchedulerClock;
+  /** Called after each successful poll (readiness). */
+  readonly onPolled?: () => void;
+}
+
+const MAX_BACKOFF_MS = 60_000;
+
+export async function runMonitor(options: MonitorOptions, signal: AbortSignal): Promise<void> {
+  const { logger, metrics, clock } = options;
+  const errors = distinctErrorLog(logger, "polling Buildkite for scheduled jobs");
+  let failures = 0;
+  metrics.monitorUp.set(1);
+  try {
+    while (!signal.aborted) {
+      try {
+        await pollOnce(options, signal);
+        failures = 0;
+        errors.recovered();
+        options.onPolled?.();
+      } catch (error) {
+        if (signal.aborted) break;
+        metrics.queryErrors.inc();
+        if (options.isFatal(error)) throw error;
+        failures += 1;
+        errors.failed(error);
+      }
+      const delay =
+        failures === 0 ? jittered(options.intervalMs, clock) : backoff(options.intervalMs, failures, clock);
+      await clock.sleep(delay, signal).catch(() => undefined);
+    }
+  } finally {
+    metrics.monitorUp.set(0);
+  }
+}
+
+async function pollOnce(options: MonitorOptions, signal: AbortSignal): Promise<void> {
+  const { metrics, clock } = options;
+  const started = clock.now();
+  metrics.queries.inc();
+  const stopTimer = metrics.queryDuration.startTimer();
+  const jobs = await options.source.scheduledJobs(signal).finally(stopTimer);
+  metrics.jobsReturned.inc(jobs.length);
+  const eligible: ScheduledJob[] = [];
+  for (const job of jobs) {
+    if (!matchesTags(job.agentQueryRules, options.tags)) {
+      metrics.jobsFiltered.inc();
+      options.logger.debug(
+        { jobUuid: job.uuid, rules: job.agentQueryRules },
+        "skipping job: its rules are not all tags of this launcher",
+      );
+      continue;
+    }
+    const scheduledAt = options.scheduledAt?.(job.uuid);
+    eligible.push(
+      scheduledAt === undefined ? { job, seenAt: started } : { job, seenAt: started, scheduledAt },
+    );
+  }
+  metrics.jobsHandled.inc(eligible.length);
+  options.offer(eligible);
+}
+
+function jittered(intervalMs: number, clock: SchedulerClock): number {
+  return intervalMs * (0.9 + 0.2 * clock.random());
+}
+
+function backoff(intervalMs: number, failures: number, clock: SchedulerClock): number {
+  return jittered(Math.min(MAX_BACKOFF_MS, intervalMs * 2 ** Math.min(failures, 16)), clock);
+}

@@ -1,0 +1,106 @@
+/**
+ * The seams of the launcher: what each stage needs from Buildkite and from the cluster. The pipeline
+ * (`launcher.ts`) is written against these; `buildkite/` and `kubernetes/` implement them, and tests
+ * replace them.
+ */
+import type { BuildkiteJob } from "../src/buildkite/job.ts";
+
+/** `JobStates` of Buildkite's GraphQL schema. */
+export const JOB_STATES = [
+  "ACCEPTED",
+  "ASSIGNED",
+  "BLOCKED",
+  "BLOCKED_FAILED",
+  "BROKEN",
+  "CANCELED",
+  "CANCELING",
+  "EXPIRED",
+  "FINISHED",
+  "LIMITED",
+  "LIMITING",
+  "PENDING",
+  "PLATFORM_LIMITED",
+  "PLATFORM_LIMITING",
+  "RESERVED",
+  "RUNNING",
+  "SCHEDULED",
+  "SKIPPED",
+  "TIMED_OUT",
+  "TIMING_OUT",
+  "UNBLOCKED",
+  "UNBLOCKED_FAILED",
+  "WAITING",
+  "WAITING_FAILED",
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/**
+ * Where scheduled jobs come from: Buildkite's GraphQL API today (upstream v0.26.0); the agent-token
+ * "stacks" API of upstream HEAD can be a second implementation later.
+ */
+export interface JobSource {
+  /** One poll: the scheduled command jobs of the queue, every page up to the depth limit. */
+  scheduledJobs(signal: AbortSignal): Promise<BuildkiteJob[]>;
+  /** A job's state; `undefined` when Buildkite has no command job of that uuid. */
+  jobState(uuid: string, signal: AbortSignal): Promise<JobState | undefined>;
+  /** Cancels a job (GraphQL `jobTypeCommandCancel`). */
+  cancelJob(uuid: string, signal: AbortSignal): Promise<void>;
+}
+
+export interface FailJobRequest {
+  readonly uuid: string;
+  /** The name the throw-away agent registers with: the Kubernetes Job's name. */
+  readonly agentName: string;
+  /** Agent tags that satisfy the job's agent query rules (at least its queue). */
+  readonly tags: readonly string[];
+  /** What the job's log says, the reason it failed. */
+  readonly message: string;
+}
+
+/**
+ * Fails a Buildkite job with a message in its log, as upstream v0.26.0 does through the Agent REST API
+ * (register, connect, acquire, start, log chunk, finish with exit status 1, disconnect).
+ */
+export interface JobFailer {
+  /** Throws `JobAcquisitionRejectedError` when Buildkite refuses the acquire (422). */
+  failJob(request: FailJobRequest, signal: AbortSignal): Promise<void>;
+}
+
+/** Buildkite refused to let an agent acquire the job (already acquired, running, finished or cancelled). */
+export class JobAcquisitionRejectedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "JobAcquisitionRejectedError";
+  }
+}
+
+/**
+ * The cluster is the truth about what is in flight: an informer on the Jobs that carry the
+ * `buildkite.com/job-uuid` label (and this launcher's `buildkite.com/controller-id`, or its absence).
+ */
+export interface ClusterJobs {
+  /** Resolves once the initial list is in the cache. */
+  synced(signal: AbortSignal): Promise<void>;
+  /** Unfinished Jobs (no `Complete` or `Failed` condition), whoever created them. */
+  inFlight(): number;
+  /** A Job for this Buildkite job exists (finished or not). */
+  has(uuid: string): boolean;
+  /** Called after every change to the cache; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void;
+}
+
+/** What became of one create of a skeleton Job. */
+export type CreateOutcome =
+  | { readonly kind: "created" }
+  /** The Job already exists: another launcher, or an earlier attempt, created it. */
+  | { readonly kind: "exists" }
+  /** The admission webhook denied it: its message is the reason the Buildkite job fails. */
+  | { readonly kind: "denied"; readonly message: string }
+  /** The API server refused the expanded Job (422 Invalid). */
+  | { readonly kind: "invalid"; readonly message: string }
+  /** Our own outage (webhook unreachable, timeout, 429, 5xx): retry later, never fail the job. */
+  | { readonly kind: "retry"; readonly message: string; readonly retryAfterMs?: number };
+
+export interface JobCreator {
+  create(job: BuildkiteJob, signal: AbortSignal): Promise<CreateOutcome>;
+}
