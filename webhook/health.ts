@@ -4,12 +4,9 @@
  * webhook is waiting for. While the server shuts down, fastify answers 503 to everything.
  */
 import type { FastifyInstance, RawServerBase } from "fastify";
+import type { ReadinessCheck } from "../runtime/ops-server.ts";
 
-export interface ReadinessCheck {
-  /** What is being waited for, as the 503 answer names it: `certificates`, `config`, `pod-templates`. */
-  readonly name: string;
-  readonly ready: () => boolean;
-}
+export type { ReadinessCheck } from "../runtime/ops-server.ts";
 
 export function registerHealthRoutes<Server extends RawServerBase>(
   server: FastifyInstance<Server>,

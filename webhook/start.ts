@@ -6,6 +6,7 @@
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { createLogger, type Logger } from "../runtime/logger.ts";
+import { type MetricsServer, startMetricsServer } from "../runtime/ops-server.ts";
 import type { AdmissionContext } from "../src/admission/admit.ts";
 import type { Config } from "../src/config/types.ts";
 import type { PodTemplateFile } from "../src/render/pod-templates.ts";
@@ -13,7 +14,6 @@ import { VERSION } from "../src/version.ts";
 import { type ConfigReloader, type LoadedFromText, startConfigReloader } from "./config-reloader.ts";
 import type { ReadinessCheck } from "./health.ts";
 import { createWebhookMetrics } from "./metrics.ts";
-import { type MetricsServer, startMetricsServer } from "./metrics-server.ts";
 import {
   filePodTemplates,
   informerPodTemplates,

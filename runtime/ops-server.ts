@@ -1,13 +1,20 @@
 /**
- * `prometheus-port`: `GET /metrics` over plain HTTP on every interface, as the launcher and upstream serve
- * it (controller-runtime.md §6.1), for scrapers that do not speak the webhook's TLS. Any other path is a
- * 404. Headers must arrive within 2 s (upstream's ReadHeaderTimeout). A port that cannot be opened is
- * logged and does not stop the webhook.
+ * The plain-HTTP operations endpoints of the long-running commands: `GET /metrics` (as upstream serves it
+ * on `prometheus-port`, controller-runtime.md §6.1), and, when readiness checks are given, `GET /healthz`
+ * and `GET /readyz` (503 naming what is not ready). Any other path is a 404. Headers must arrive within
+ * 2 s (upstream's ReadHeaderTimeout). A port that cannot be opened is logged and does not stop the
+ * process.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
-import type { Logger } from "../runtime/logger.ts";
+import type { Logger } from "./logger.ts";
+
+export interface ReadinessCheck {
+  /** What is being waited for, as the 503 answer names it. */
+  readonly name: string;
+  readonly ready: () => boolean;
+}
 
 export interface MetricsServer {
   /** The port listened on, or undefined when it could not be opened. */
@@ -19,12 +26,24 @@ export async function startMetricsServer(options: {
   readonly port: number;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** Serve `/healthz` and `/readyz` too, ready when every check is. */
+  readonly readiness?: readonly ReadinessCheck[];
 }): Promise<MetricsServer> {
-  const { registry, logger } = options;
+  const { registry, logger, readiness } = options;
   const server: Server = createServer(
     { headersTimeout: 2_000, requestTimeout: 10_000 },
     (request, response) => {
       const path = (request.url ?? "").split("?")[0];
+      if (request.method === "GET" && readiness && (path === "/healthz" || path === "/readyz")) {
+        const waiting =
+          path === "/readyz" ? readiness.filter((check) => !check.ready()).map((check) => check.name) : [];
+        if (waiting.length > 0)
+          response
+            .writeHead(503, { "content-type": "text/plain" })
+            .end(`not ready: waiting for ${waiting.join(", ")}\n`);
+        else response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+        return;
+      }
       if (request.method !== "GET" || path !== "/metrics") {
         response.writeHead(404, { "content-type": "text/plain" }).end("404 page not found\n");
         return;
@@ -45,7 +64,12 @@ export async function startMetricsServer(options: {
     });
     server.listen(options.port, () => resolve((server.address() as AddressInfo).port));
   });
-  if (port !== undefined) logger.info({ port }, "serving GET /metrics over HTTP");
+  if (port !== undefined) {
+    logger.info(
+      { port },
+      readiness ? "serving GET /metrics, /healthz, /readyz over HTTP" : "serving GET /metrics over HTTP",
+    );
+  }
   return {
     port,
     close: () =>
