@@ -431,8 +431,8 @@ describe("the test helpers", () => {
 
   test("put and remove need a kind the fake serves", () => {
     expect(() =>
-      fake.put({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "j", namespace: "ns" } }),
-    ).toThrow("the fake Kubernetes API does not serve batch/v1 Job");
+      fake.put({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: "ns" } }),
+    ).toThrow("the fake Kubernetes API does not serve apps/v1 Deployment");
     expect(() => fake.remove("v1", "Secret", "ns", "none")).toThrow("remove: Secret ns/none does not exist");
   });
 

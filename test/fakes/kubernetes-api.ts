@@ -5,9 +5,16 @@
  * Kubernetes `Status` objects (404 NotFound, 409 AlreadyExists / Conflict, 422 Invalid, 429 with
  * `Retry-After`, 500), and streams watches as newline-delimited events.
  *
- * Served: core/v1 Secrets and PodTemplates (namespaced), admissionregistration.k8s.io/v1
- * MutatingWebhookConfigurations (cluster-scoped); each with get, list, watch, create, update (PUT),
- * patch (merge-patch and json-patch) and delete. More resources are entries in `kubernetes-resources.ts`.
+ * Served: core/v1 Secrets, PodTemplates, Pods (with `status`), Events, batch/v1 Jobs (with `status`)
+ * (namespaced), admissionregistration.k8s.io/v1 MutatingWebhookConfigurations (cluster-scoped); each
+ * with get, list and watch (label selectors, field selectors, resourceVersions), create (`generateName`,
+ * `dryRun`), update (PUT), patch (merge-patch and json-patch) and delete (grace period, propagation
+ * policy, preconditions). More resources are entries in `kubernetes-resources.ts`.
+ *
+ * As kube-apiserver, a create is defaulted, then goes through the registered mutating webhooks
+ * (`kubernetes-admission.ts`: a real AdmissionReview over HTTPS), then is validated. Behind the API,
+ * `cluster` simulates the Job controller, the kubelet and the garbage collector
+ * (`kubernetes-job-controller.ts`).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
@@ -16,6 +23,13 @@ import { isDeepStrictEqual } from "node:util";
 import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import jsonpatch, { type Operation } from "fast-json-patch";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import { mutatingAdmission } from "./kubernetes-admission.ts";
+import {
+  createJobController,
+  type DeleteOptions,
+  type ObjectStore,
+  type SimulatedCluster,
+} from "./kubernetes-job-controller.ts";
 import {
   apiVersionOf,
   FAKE_RESOURCES,
@@ -24,7 +38,13 @@ import {
   type ResourcePath,
   resourceByKind,
 } from "./kubernetes-resources.ts";
-import { asObject, defaulted, type JsonObject, writeProblems } from "./kubernetes-rules.ts";
+import {
+  asObject,
+  defaulted,
+  type JsonObject,
+  preparedForCreate,
+  writeProblems,
+} from "./kubernetes-rules.ts";
 import { type ObjectPredicate, parseFieldSelector, parseLabelSelector } from "./kubernetes-selectors.ts";
 import {
   alreadyExists,
@@ -36,6 +56,7 @@ import {
   methodNotAllowed,
   notFound,
   patchFailed,
+  preconditionFailed,
   StatusError,
   success,
   unknownPath,
@@ -66,6 +87,8 @@ export interface FakeKubernetes {
   ): KubernetesObject | undefined;
   /** Every request received, in order. */
   readonly requests: ReadonlyArray<FakeRequest>;
+  /** The simulated Job controller, kubelet and event recorder behind the API. */
+  readonly cluster: SimulatedCluster;
   /**
    * The next `count` requests (those `match` accepts, when given) fail with `status`: 429 with
    * `Retry-After: retryAfterSeconds`, 500 or 503.
@@ -104,6 +127,16 @@ interface InjectedFailure {
 export interface FakeKubernetesOptions {
   /** Events kept for watches that resume from a resourceVersion; older versions get 410 Expired. */
   readonly watchHistory?: number;
+  /**
+   * Where a webhook's `clientConfig.service` points (tests run webhooks on 127.0.0.1); an unresolved
+   * service is unreachable, as a name without DNS.
+   */
+  readonly serviceUrl?: (service: {
+    name: string;
+    namespace: string;
+    port: number;
+    path: string;
+  }) => string | undefined;
 }
 
 const JSON_TYPES = new Set([
@@ -139,6 +172,7 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     for (const watcher of watchers) {
       if (watcher.resource === resource && watcher.matches(stored)) sendEvent(watcher.response, type, stored);
     }
+    controller.observe(resource, type, stored);
     return structuredClone(stored);
   }
 
@@ -155,7 +189,16 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
 
   // --- the verbs ---
 
-  function create(target: ResourcePath, body: unknown): JsonObject {
+  interface Created {
+    readonly object: JsonObject;
+    readonly warnings: readonly string[];
+  }
+
+  /**
+   * kube-apiserver's order: decode with defaults, mutating admission, then the strategy (status reset,
+   * uid, name from `generateName`, a Job's selector), validation, storage.
+   */
+  async function create(target: ResourcePath, body: unknown, dryRun: boolean): Promise<Created> {
     const { resource } = target;
     const object = withTypeMeta(resource, requireObject(body));
     const metadata = { ...asObject(object.metadata) };
@@ -170,19 +213,39 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
       }
       metadata.namespace = target.namespace;
     }
-    if (typeof metadata.name !== "string" || metadata.name === "") {
-      if (typeof metadata.generateName !== "string" || metadata.generateName === "") {
-        throw invalid(resource, "", ["metadata.name: Required value: name or generateName is required"]);
-      }
-      metadata.name = `${metadata.generateName}${randomBytes(3).toString("hex").slice(0, 5)}`;
+    const hasName = typeof metadata.name === "string" && metadata.name !== "";
+    if (!hasName && (typeof metadata.generateName !== "string" || metadata.generateName === "")) {
+      throw invalid(resource, "", ["metadata.name: Required value: name or generateName is required"]);
     }
-    const name = metadata.name as string;
+    if (hasName && find(resource, target.namespace, metadata.name as string) !== undefined) {
+      throw alreadyExists(resource, metadata.name as string);
+    }
+    const admitted = await mutatingAdmission(
+      [...objects.values()].filter((item) => item.kind === "MutatingWebhookConfiguration"),
+      {
+        resource,
+        operation: "CREATE",
+        namespace: resource.namespaced ? target.namespace : undefined,
+        name: hasName ? (metadata.name as string) : "",
+        object: defaulted(resource, { ...object, metadata }),
+        dryRun,
+      },
+      options.serviceUrl === undefined ? {} : { serviceUrl: options.serviceUrl },
+    );
+    const admittedMetadata = { ...asObject(admitted.object.metadata) };
+    if (typeof admittedMetadata.name !== "string" || admittedMetadata.name === "") {
+      admittedMetadata.name = `${String(admittedMetadata.generateName)}${randomBytes(3).toString("hex").slice(0, 5)}`;
+    }
+    const name = admittedMetadata.name as string;
+    // Another create may have won while the webhooks were called.
     if (find(resource, target.namespace, name) !== undefined) throw alreadyExists(resource, name);
-    const checked = checkedForWrite(resource, {
-      ...object,
-      metadata: { ...metadata, uid: randomUUID(), creationTimestamp: timestamp() },
+    const prepared = preparedForCreate(resource, {
+      ...admitted.object,
+      metadata: { ...admittedMetadata, uid: randomUUID(), creationTimestamp: timestamp() },
     });
-    return commit(resource, "ADDED", checked);
+    const checked = checkedForWrite(resource, prepared);
+    if (dryRun) return { object: structuredClone(checked), warnings: admitted.warnings };
+    return { object: commit(resource, "ADDED", checked), warnings: admitted.warnings };
   }
 
   function update(target: ResourcePath, name: string, body: unknown): JsonObject {
@@ -205,7 +268,18 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     if (metadata.resourceVersion !== undefined && metadata.resourceVersion !== existingVersion) {
       throw conflict(resource, name);
     }
-    return replaceStored(resource, existing, object);
+    return replaceStored(resource, existing, withSubresource(target, existing, object));
+  }
+
+  /**
+   * With a status subresource, a write to the object keeps the stored status and a write to
+   * `…/status` changes only the status, as the Job and Pod strategies do.
+   */
+  function withSubresource(target: ResourcePath, existing: JsonObject, object: JsonObject): JsonObject {
+    if (target.resource.statusSubresource !== true) return object;
+    if (target.subresource === "status") return { ...existing, status: object.status };
+    const { status: _ignored, ...rest } = object;
+    return existing.status === undefined ? rest : { ...rest, status: existing.status };
   }
 
   function patch(target: ResourcePath, name: string, body: unknown, contentType: string): JsonObject {
@@ -237,7 +311,7 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     if (after.name !== before.name || after.namespace !== before.namespace) {
       throw invalid(resource, name, ["metadata.name: Invalid value: field is immutable"]);
     }
-    return replaceStored(resource, existing, patched);
+    return replaceStored(resource, existing, withSubresource(target, existing, patched));
   }
 
   /** An update that changes nothing stores nothing and keeps the resourceVersion, as etcd does. */
@@ -259,11 +333,115 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     return commit(resource, "MODIFIED", checked);
   }
 
-  function remove(target: ResourcePath, name: string): JsonObject {
+  interface Preconditions {
+    readonly uid?: string;
+    readonly resourceVersion?: string;
+  }
+
+  function remove(
+    target: ResourcePath,
+    name: string,
+    deleteOptions: DeleteOptions & { preconditions?: Preconditions },
+  ): JsonObject {
     const existing = find(target.resource, target.namespace, name);
     if (existing === undefined) throw notFound(target.resource, name);
-    commit(target.resource, "DELETED", existing);
+    const metadata = asObject(existing.metadata);
+    const { uid, resourceVersion: version } = deleteOptions.preconditions ?? {};
+    if (uid !== undefined && uid !== metadata.uid) {
+      throw preconditionFailed(
+        target.resource,
+        name,
+        `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${String(metadata.uid)}`,
+      );
+    }
+    if (version !== undefined && version !== metadata.resourceVersion) {
+      throw preconditionFailed(
+        target.resource,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${version}, ResourceVersion in object meta: ${String(metadata.resourceVersion)}`,
+      );
+    }
+    deleteObject(target.resource, existing, deleteOptions);
     return success(target.resource, name) as unknown as JsonObject;
+  }
+
+  /**
+   * Deletes as the API server and the garbage collector do: a pod bound to a node and still running
+   * is deleted gracefully (a MODIFIED event with `deletionTimestamp`, then the kubelet's DELETED) unless
+   * the grace period is 0; dependents (objects whose ownerReferences name it) are deleted with
+   * Background or Foreground propagation and orphaned otherwise. A Job's default is Orphan: batch/v1
+   * kept it for compatibility, which is why callers ask for Background.
+   */
+  function deleteObject(resource: FakeResource, existing: JsonObject, deleteOptions: DeleteOptions): void {
+    const metadata = asObject(existing.metadata);
+    const policy = deleteOptions.propagationPolicy ?? (resource.kind === "Job" ? "Orphan" : "Background");
+    const dependents = [...objects.values()].filter((object) =>
+      ownerReferencesOf(object).some((reference) => reference.uid === metadata.uid),
+    );
+    let current = existing;
+    if (policy === "Foreground") {
+      current = commit(resource, "MODIFIED", {
+        ...current,
+        metadata: {
+          ...asObject(current.metadata),
+          deletionTimestamp: timestamp(),
+          deletionGracePeriodSeconds: 0,
+          finalizers: ["foregroundDeletion"],
+        },
+      });
+      deleteDependents(dependents);
+    }
+    if (resource.kind === "Pod" && isGracefulPodDelete(current, deleteOptions)) {
+      const grace =
+        deleteOptions.gracePeriodSeconds ??
+        Number(asObject(current.spec).terminationGracePeriodSeconds ?? 30);
+      current = commit(resource, "MODIFIED", {
+        ...current,
+        metadata: {
+          ...asObject(current.metadata),
+          deletionTimestamp: new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+          deletionGracePeriodSeconds: grace,
+        },
+      });
+    }
+    commit(resource, "DELETED", current);
+    if (policy === "Background") deleteDependents(dependents);
+    if (policy === "Orphan") {
+      for (const dependent of dependents) {
+        const dependentResource = resourceOf(dependent);
+        const dependentMetadata = asObject(dependent.metadata);
+        const references = ownerReferencesOf(dependent).filter((reference) => reference.uid !== metadata.uid);
+        const { ownerReferences: _dropped, ...rest } = dependentMetadata;
+        commit(dependentResource, "MODIFIED", {
+          ...dependent,
+          metadata: references.length === 0 ? rest : { ...rest, ownerReferences: references },
+        });
+      }
+    }
+  }
+
+  function deleteDependents(dependents: readonly JsonObject[]): void {
+    for (const dependent of dependents) {
+      const metadata = asObject(dependent.metadata);
+      const resource = resourceOf(dependent);
+      const current = find(resource, metadata.namespace as string | undefined, String(metadata.name));
+      if (current !== undefined) deleteObject(resource, current, {});
+    }
+  }
+
+  function isGracefulPodDelete(pod: JsonObject, deleteOptions: DeleteOptions): boolean {
+    const phase = asObject(pod.status).phase;
+    return (
+      deleteOptions.gracePeriodSeconds !== 0 &&
+      asObject(pod.spec).nodeName !== undefined &&
+      phase !== "Succeeded" &&
+      phase !== "Failed" &&
+      asObject(pod.metadata).deletionTimestamp === undefined
+    );
+  }
+
+  function resourceOf(object: JsonObject): FakeResource {
+    return resourceByKind(resources, String(object.apiVersion), String(object.kind));
   }
 
   function list(target: ResourcePath, query: Readonly<Record<string, string>>): JsonObject {
@@ -328,7 +506,7 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     let fields: ObjectPredicate;
     try {
       labels = parseLabelSelector(query.labelSelector);
-      fields = parseFieldSelector(query.fieldSelector);
+      fields = parseFieldSelector(query.fieldSelector, target.resource.selectableFields);
     } catch (error) {
       throw badRequest((error as Error).message);
     }
@@ -355,8 +533,14 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
         requests.push({ method: request.method, path: request.url, ...(body === undefined ? {} : { body }) });
         const injected = takeFailure(request.method, request.url);
         if (injected !== undefined) throw injected;
-        const answer = route(request, reply, body, contentType);
+        const answer = await route(request, reply, body, contentType);
         if (answer === undefined) return reply;
+        if (answer.warnings !== undefined && answer.warnings.length > 0) {
+          reply.header(
+            "warning",
+            answer.warnings.map((warning) => `299 - ${JSON.stringify(warning)}`),
+          );
+        }
         return reply.code(request.method === "POST" ? 201 : 200).send(answer.body);
       } catch (error) {
         if (!(error instanceof StatusError)) throw error;
@@ -365,17 +549,18 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     },
   });
 
-  function route(
+  async function route(
     request: FastifyRequest,
     reply: FastifyReply,
     body: unknown,
     contentType: string,
-  ): { body: unknown } | undefined {
+  ): Promise<{ body: unknown; warnings?: readonly string[] } | undefined> {
     const url = new URL(request.url, "http://fake");
     const target = parseResourcePath(resources, url.pathname);
     if (target === undefined) throw unknownPath(url.pathname);
     const query = Object.fromEntries(url.searchParams);
     const { name } = target;
+    const status = target.subresource === "status";
     switch (request.method) {
       case "GET":
         if (name !== undefined) return { body: typed(target.resource, getOrThrow(target, name)) };
@@ -387,17 +572,20 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
       case "POST":
         // Objects of a namespaced resource are created in a namespace; `/api/v1/secrets` only lists.
         if (name === undefined && (target.namespace !== undefined || !target.resource.namespaced)) {
-          return { body: create(target, body) };
+          const created = await create(target, body, query.dryRun === "All");
+          return { body: created.object, warnings: created.warnings };
         }
         break;
       case "PUT":
-        if (name !== undefined) return { body: update(target, name, body) };
+        if (name !== undefined) return { body: typed(target.resource, update(target, name, body)) };
         break;
       case "PATCH":
-        if (name !== undefined) return { body: patch(target, name, body, contentType) };
+        if (name !== undefined)
+          return { body: typed(target.resource, patch(target, name, body, contentType)) };
         break;
       case "DELETE":
-        if (name !== undefined) return { body: remove(target, name) };
+        if (name !== undefined && !status)
+          return { body: remove(target, name, deleteOptionsOf(query, body)) };
         break;
     }
     throw methodNotAllowed(request.method, url.pathname);
@@ -418,6 +606,34 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     return injectedFailure(failure.status, failure.retryAfterSeconds);
   }
 
+  const store: ObjectStore = {
+    find: (resource, namespace, name) => find(resource, namespace, name),
+    all: (resource) => [...objects.values()].filter((object) => isOf(resource, object)),
+    create(resource, object) {
+      const metadata = asObject(object.metadata);
+      const name = String(metadata.name);
+      if (find(resource, metadata.namespace as string | undefined, name) !== undefined) {
+        throw alreadyExists(resource, name);
+      }
+      const checked = checkedForWrite(resource, {
+        ...object,
+        metadata: { ...metadata, uid: randomUUID(), creationTimestamp: timestamp() },
+      });
+      return commit(resource, "ADDED", checked);
+    },
+    replace(resource, object) {
+      const metadata = asObject(object.metadata);
+      const existing = find(resource, metadata.namespace as string | undefined, String(metadata.name));
+      if (existing === undefined) throw notFound(resource, String(metadata.name));
+      return replaceStored(resource, existing, object);
+    },
+    delete(resource, namespace, name, deleteOptions = {}) {
+      const existing = find(resource, namespace, name);
+      if (existing !== undefined) deleteObject(resource, existing, deleteOptions);
+    },
+  };
+  const controller = createJobController(store);
+
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
@@ -425,6 +641,7 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
   return {
     url,
     requests,
+    cluster: controller.cluster,
     kubeConfig() {
       const config = new KubeConfig();
       config.loadFromOptions({
@@ -472,7 +689,7 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
           `remove: ${kind} ${namespace === undefined ? name : `${namespace}/${name}`} does not exist`,
         );
       }
-      commit(resource, "DELETED", existing);
+      deleteObject(resource, existing, { gracePeriodSeconds: 0 });
     },
     get(apiVersion, kind, namespace, name) {
       const found = find(resourceByKind(resources, apiVersion, kind), namespace, name);
@@ -506,6 +723,45 @@ function parseBody(raw: unknown, contentType: string): unknown {
   } catch (error) {
     throw badRequest(`the body is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/** Delete options from the query (as client-node sends them) or a `DeleteOptions` body. */
+function deleteOptionsOf(
+  query: Readonly<Record<string, string>>,
+  body: unknown,
+): DeleteOptions & { preconditions?: { uid?: string; resourceVersion?: string } } {
+  const fromBody = asObject(body);
+  const grace = query.gracePeriodSeconds ?? fromBody.gracePeriodSeconds;
+  let policy = query.propagationPolicy ?? fromBody.propagationPolicy;
+  const orphan = query.orphanDependents ?? fromBody.orphanDependents;
+  if (policy === undefined && orphan !== undefined)
+    policy = String(orphan) === "true" ? "Orphan" : "Background";
+  if (policy !== undefined && policy !== "Orphan" && policy !== "Background" && policy !== "Foreground") {
+    throw badRequest(`propagationPolicy: Unsupported value: ${JSON.stringify(policy)}`);
+  }
+  if (grace !== undefined && !/^-?\d+$/.test(String(grace))) {
+    throw badRequest(`gracePeriodSeconds: Invalid value: ${JSON.stringify(grace)}`);
+  }
+  const preconditions = asObject(fromBody.preconditions);
+  return {
+    ...(grace === undefined ? {} : { gracePeriodSeconds: Number(grace) }),
+    ...(policy === undefined ? {} : { propagationPolicy: policy as DeleteOptions["propagationPolicy"] }),
+    ...(fromBody.preconditions === undefined
+      ? {}
+      : {
+          preconditions: {
+            ...(typeof preconditions.uid === "string" ? { uid: preconditions.uid } : {}),
+            ...(typeof preconditions.resourceVersion === "string"
+              ? { resourceVersion: preconditions.resourceVersion }
+              : {}),
+          },
+        }),
+  };
+}
+
+function ownerReferencesOf(object: JsonObject): JsonObject[] {
+  const references = asObject(object.metadata).ownerReferences;
+  return (Array.isArray(references) ? references : []).map(asObject);
 }
 
 function requireObject(value: unknown): JsonObject {

@@ -1,7 +1,6 @@
 /**
  * The resources the fake Kubernetes API serves, and how request paths map onto them. Adding a
- * resource (Jobs, Pods) is one entry in `FAKE_RESOURCES`, plus any rules of its own in
- * `kubernetes-rules.ts`.
+ * resource is one entry in `FAKE_RESOURCES`, plus any rules of its own in `kubernetes-rules.ts`.
  */
 
 export interface FakeResource {
@@ -13,6 +12,16 @@ export interface FakeResource {
   readonly namespaced: boolean;
   /** The OpenAPI definition every written object is validated against. */
   readonly definition: string;
+  /**
+   * Served with a `status` subresource: writes to the object keep its stored status, writes to
+   * `…/status` change only the status (as for Jobs and Pods in kube-apiserver).
+   */
+  readonly statusSubresource?: boolean;
+  /**
+   * Fields a field selector may name besides `metadata.name` and `metadata.namespace`, as
+   * kube-apiserver registers them per resource.
+   */
+  readonly selectableFields?: readonly string[];
 }
 
 export const FAKE_RESOURCES: readonly FakeResource[] = [
@@ -33,6 +42,55 @@ export const FAKE_RESOURCES: readonly FakeResource[] = [
     definition: "io.k8s.api.core.v1.PodTemplate",
   },
   {
+    group: "batch",
+    version: "v1",
+    plural: "jobs",
+    kind: "Job",
+    namespaced: true,
+    definition: "io.k8s.api.batch.v1.Job",
+    statusSubresource: true,
+    selectableFields: ["status.successful"],
+  },
+  {
+    group: "",
+    version: "v1",
+    plural: "pods",
+    kind: "Pod",
+    namespaced: true,
+    definition: "io.k8s.api.core.v1.Pod",
+    statusSubresource: true,
+    selectableFields: [
+      "spec.nodeName",
+      "spec.restartPolicy",
+      "spec.schedulerName",
+      "spec.serviceAccountName",
+      "status.phase",
+      "status.podIP",
+      "status.nominatedNodeName",
+    ],
+  },
+  {
+    group: "",
+    version: "v1",
+    plural: "events",
+    kind: "Event",
+    namespaced: true,
+    definition: "io.k8s.api.core.v1.Event",
+    selectableFields: [
+      "involvedObject.kind",
+      "involvedObject.namespace",
+      "involvedObject.name",
+      "involvedObject.uid",
+      "involvedObject.apiVersion",
+      "involvedObject.resourceVersion",
+      "involvedObject.fieldPath",
+      "reason",
+      "reportingComponent",
+      "source",
+      "type",
+    ],
+  },
+  {
     group: "admissionregistration.k8s.io",
     version: "v1",
     plural: "mutatingwebhookconfigurations",
@@ -44,6 +102,11 @@ export const FAKE_RESOURCES: readonly FakeResource[] = [
 
 export function apiVersionOf(resource: FakeResource): string {
   return resource.group === "" ? resource.version : `${resource.group}/${resource.version}`;
+}
+
+/** `Job.batch`, `Secret`: how Status messages of validation name a kind (apimachinery's `GroupKind`). */
+export function qualifiedKind(resource: FakeResource): string {
+  return resource.group === "" ? resource.kind : `${resource.kind}.${resource.group}`;
 }
 
 /** `secrets`, `mutatingwebhookconfigurations.admissionregistration.k8s.io`: how Status messages name a resource. */
@@ -70,6 +133,8 @@ export interface ResourcePath {
   readonly namespace: string | undefined;
   /** Undefined for collection requests (list, watch, create). */
   readonly name: string | undefined;
+  /** `status` for `…/name/status`, on resources that serve it. */
+  readonly subresource?: "status";
 }
 
 /**
@@ -102,7 +167,7 @@ export function parseResourcePath(
     namespace = tail[1];
     scoped = tail.slice(2);
   }
-  const [plural, name, ...extra] = scoped;
+  const [plural, name, subresource, ...extra] = scoped;
   if (extra.length > 0) return undefined;
   const resource = resources.find(
     (candidate) => candidate.group === group && candidate.version === version && candidate.plural === plural,
@@ -111,5 +176,9 @@ export function parseResourcePath(
   // A namespaced resource addressed without a namespace is only a list across namespaces.
   if (resource.namespaced && namespace === undefined && name !== undefined) return undefined;
   if (!resource.namespaced && namespace !== undefined) return undefined;
+  if (subresource !== undefined) {
+    if (subresource !== "status" || resource.statusSubresource !== true) return undefined;
+    return { resource, namespace, name, subresource };
+  }
   return { resource, namespace, name };
 }

@@ -2,7 +2,8 @@
  * Label and field selectors of list and watch requests. Equality-based label selectors
  * (`a=b`, `a==b`, `a!=b`, `a`, `!a`) and set-based ones (`a in (x,y)`, `a notin (x)`) as kubectl
  * writes them; field selectors on `metadata.name` and `metadata.namespace`, the ones every
- * resource supports.
+ * resource supports, plus the fields a resource registers (`involvedObject.name` of Events,
+ * `status.phase` of Pods). Also the structured `LabelSelector` of webhook configurations.
  */
 import { asObject, type JsonObject } from "./kubernetes-rules.ts";
 
@@ -18,20 +19,69 @@ export function parseLabelSelector(selector: string | undefined): ObjectPredicat
   };
 }
 
-export function parseFieldSelector(selector: string | undefined): ObjectPredicate {
+const ALWAYS_SELECTABLE = ["metadata.name", "metadata.namespace"];
+
+/**
+ * `field=value`, `field==value` and `field!=value`, comma-separated. An unset field reads as `""`, as
+ * kube-apiserver's field sets hold it. `selectable` lists the resource's own fields.
+ */
+export function parseFieldSelector(
+  selector: string | undefined,
+  selectable: readonly string[] = [],
+): ObjectPredicate {
   if (selector === undefined || selector.trim() === "") return () => true;
+  const fields = new Set([...ALWAYS_SELECTABLE, ...selectable]);
   const requirements = selector.split(",").map((part) => {
-    const match = /^\s*(metadata\.name|metadata\.namespace)\s*(==|=|!=)\s*([^\s]*)\s*$/.exec(part);
-    if (match === null) {
-      throw new Error(
-        `field selector ${JSON.stringify(part)}: only metadata.name and metadata.namespace are supported`,
-      );
-    }
-    const [, field, operator, value] = match;
-    const key = field === "metadata.name" ? "name" : "namespace";
-    return (object: JsonObject) => (asObject(object.metadata)[key] === value) === (operator !== "!=");
+    const match = /^\s*([\w.]+)\s*(==|=|!=)\s*([^\s]*)\s*$/.exec(part);
+    if (match === null) throw new Error(`invalid field selector: ${JSON.stringify(part)}`);
+    const [, field, operator, value] = match as unknown as [string, string, string, string];
+    if (!fields.has(field)) throw new Error(`field label not supported: ${field}`);
+    const path = field.split(".");
+    return (object: JsonObject) => (fieldValue(object, path) === value) === (operator !== "!=");
   });
   return (object) => requirements.every((matches) => matches(object));
+}
+
+function fieldValue(object: JsonObject, path: readonly string[]): string {
+  let value: unknown = object;
+  for (const key of path) value = asObject(value)[key];
+  if (value === undefined || value === null) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/** A `metav1.LabelSelector` (`matchLabels`, `matchExpressions`): an empty one selects everything. */
+export interface StructuredLabelSelector {
+  readonly matchLabels?: Readonly<Record<string, string>>;
+  readonly matchExpressions?: ReadonlyArray<{
+    readonly key: string;
+    readonly operator: string;
+    readonly values?: readonly string[];
+  }>;
+}
+
+export function matchesLabelSelector(
+  selector: StructuredLabelSelector | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  if (selector === undefined) return true;
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+    if (labels[key] !== value) return false;
+  }
+  return (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+    const present = Object.hasOwn(labels, key);
+    switch (operator) {
+      case "In":
+        return present && values.includes(labels[key] as string);
+      case "NotIn":
+        return !present || !values.includes(labels[key] as string);
+      case "Exists":
+        return present;
+      case "DoesNotExist":
+        return !present;
+      default:
+        throw new Error(`label selector operator ${JSON.stringify(operator)} is not valid`);
+    }
+  });
 }
 
 /** Commas separate requirements except inside the parentheses of `in (…)`. */

@@ -2,7 +2,7 @@
  * Kubernetes `Status` objects, worded as kube-apiserver words them, so that clients (and their error
  * classification) see exactly what a real cluster would send.
  */
-import { type FakeResource, qualifiedPlural } from "./kubernetes-resources.ts";
+import { type FakeResource, qualifiedKind, qualifiedPlural } from "./kubernetes-resources.ts";
 
 export interface StatusBody {
   readonly kind: "Status";
@@ -43,7 +43,7 @@ function failure(code: number, reason: string, message: string, details?: Status
     metadata: {},
     status: "Failure",
     message,
-    reason,
+    ...(reason === "" ? {} : { reason }),
     ...(details === undefined ? {} : { details }),
     code,
   };
@@ -96,7 +96,7 @@ export function conflict(resource: FakeResource, name: string): StatusError {
 export function invalid(resource: FakeResource, name: string, problems: readonly string[]): StatusError {
   const list = problems.length === 1 ? problems[0] : `[${problems.join(", ")}]`;
   return new StatusError(
-    failure(422, "Invalid", `${resource.kind} "${name}" is invalid: ${list}`, {
+    failure(422, "Invalid", `${qualifiedKind(resource)} "${name}" is invalid: ${list}`, {
       ...resourceDetails(resource, name),
       kind: resource.kind,
       causes: problems.map((line) => {
@@ -167,6 +167,46 @@ export function injectedFailure(code: 429 | 500 | 503, retryAfterSeconds?: numbe
         headers,
       );
   }
+}
+
+/** What kube-apiserver answers for a failure of its own: 500 `Internal error occurred: …`. */
+export function internalError(message: string): StatusError {
+  return new StatusError(
+    failure(500, "InternalError", `Internal error occurred: ${message}`, {
+      causes: [{ field: "", reason: "", message }],
+    }),
+  );
+}
+
+/**
+ * A mutating webhook's refusal, as `webhookerrors.ToStatusErr` builds it: the webhook's own status
+ * (its code raised to at least 400), the message prefixed with the webhook's name.
+ */
+export function webhookDenied(
+  webhook: string,
+  result: { code?: number; reason?: string; message?: string } | undefined,
+): StatusError {
+  const deniedBy = `admission webhook ${JSON.stringify(webhook)} denied the request`;
+  const code = result?.code !== undefined && result.code >= 400 ? result.code : 400;
+  const message =
+    result?.message !== undefined && result.message !== ""
+      ? `${deniedBy}: ${result.message}`
+      : result?.reason !== undefined && result.reason !== ""
+        ? `${deniedBy}: ${result.reason}`
+        : `${deniedBy} without explanation`;
+  return new StatusError(failure(code, result?.reason ?? "", message));
+}
+
+/** A delete whose `preconditions` do not hold. */
+export function preconditionFailed(resource: FakeResource, name: string, message: string): StatusError {
+  return new StatusError(
+    failure(
+      409,
+      "Conflict",
+      `Operation cannot be fulfilled on ${qualifiedPlural(resource)} "${name}": ${message}`,
+      resourceDetails(resource, name),
+    ),
+  );
 }
 
 export function success(resource: FakeResource, name: string): StatusBody {
