@@ -122,6 +122,40 @@ export const ERRORS = {
     stage: "certs",
     summary: "a Kubernetes API call for the certificates failed, after its retries where it is transient",
   },
+
+  // Launcher: Buildkite
+  ASK_BUILDKITE_GRAPHQL_REQUEST: {
+    stage: "buildkite",
+    summary:
+      "a Buildkite GraphQL request failed: no answer within http-timeout, a connection error, a status other than 200 (returned error …), or a body that is not GraphQL JSON",
+  },
+  ASK_BUILDKITE_GRAPHQL_ERRORS: {
+    stage: "buildkite",
+    summary:
+      "Buildkite answered a GraphQL request with errors (a query it rejects, a token without GraphQL scope, a job that cannot be cancelled…)",
+  },
+  ASK_BUILDKITE_GRAPHQL_RESPONSE: {
+    stage: "buildkite",
+    summary: "a GraphQL response lacks what its query selected (no jobs connection, an unknown job state…)",
+  },
+  ASK_BUILDKITE_INVALID_ORGANIZATION: {
+    stage: "buildkite",
+    summary:
+      "invalid organization: org names no organization that buildkite-token can see; the launcher stops instead of polling",
+  },
+  ASK_BUILDKITE_QUEUE_PAUSED: {
+    stage: "buildkite",
+    summary: "enable-queue-pause: dispatch of the cluster queue is paused, so the poll takes no jobs",
+  },
+  ASK_BUILDKITE_AGENT_API: {
+    stage: "buildkite",
+    summary:
+      "an Agent REST API call made to fail a Buildkite job failed after its retries (register, connect, acquire, start, log chunk, finish, disconnect)",
+  },
+  ASK_BUILDKITE_AGENT_TOKEN_EMPTY: {
+    stage: "buildkite",
+    summary: "the agent token for the Agent REST API is empty (Invalid token, empty string supplied)",
+  },
 } as const satisfies Record<string, { stage: string; summary: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
