@@ -81,10 +81,7 @@ test("unclustered: GetScheduledJobs for queue=<queue> returns the queue's unclus
     },
   ]);
   expect(fake.calls.map((call) => [call.operation, call.variables])).toEqual([
-    [
-      "GetScheduledJobs",
-      { slug: fake.org, agentQueryRules: ["queue=kubernetes"], last: 100, cursor: null },
-    ],
+    ["GetScheduledJobs", { slug: fake.org, agentQueryRules: ["queue=kubernetes"], last: 100, cursor: null }],
   ]);
 });
 
@@ -155,8 +152,12 @@ test("enable-queue-pause: a paused cluster queue fails the poll without asking f
 
 test("enable-queue-pause: a failing queue query says so", async () => {
   fake.failNext(1, 503, (_kind, operation) => operation === "GetClusterQueues");
-  const error = await rejection(source({ clusterUuid: CLUSTER, enableQueuePause: true }).scheduledJobs(signal));
-  expect((error as Error).message).toMatch(/^failed to fetch cluster queues: GetClusterQueues: returned error 503/);
+  const error = await rejection(
+    source({ clusterUuid: CLUSTER, enableQueuePause: true }).scheduledJobs(signal),
+  );
+  expect((error as Error).message).toMatch(
+    /^failed to fetch cluster queues: GetClusterQueues: returned error 503/,
+  );
 });
 
 test("enable-queue-pause is for clustered launchers only", async () => {
