@@ -290,3 +290,10 @@ test("injected failures: a status with Retry-After, a matcher, a reset and no an
     ["agent", "connect", 0],
   ]);
 });
+
+test("artificial latency delays every answer", async () => {
+  fake.setLatency(300);
+  await expect(fetch(fake.graphqlUrl, { method: "POST", signal: AbortSignal.timeout(30) })).rejects.toThrow();
+  fake.setLatency(0);
+  expect((await graphql(`query { organization(slug: "test-org") { id } }`)).status).toBe(200);
+});
