@@ -84,6 +84,7 @@ export class GraphqlJobSource implements JobSource {
     this.#queue = queue;
   }
 
+  /** The queue's scheduled command jobs, oldest first. */
   async scheduledJobs(signal: AbortSignal): Promise<BuildkiteJob[]> {
     const clustered = this.#config.clusterUuid !== "";
     if (clustered && this.#config.enableQueuePause) await this.#refuseWhenPaused(signal);
@@ -114,7 +115,9 @@ export class GraphqlJobSource implements JobSource {
           `the jobs of organization ${JSON.stringify(this.#config.org)} came back null`,
         );
       }
-      for (const edge of connection.edges ?? []) {
+      // A page lists its jobs newest first, and each further page holds newer ones: read every page
+      // backwards so that the whole list is oldest first, the order the scheduler keeps among equals.
+      for (const edge of [...(connection.edges ?? [])].reverse()) {
         const job = this.#parseJob(edge?.node);
         if (job !== undefined && !jobs.has(job.uuid)) jobs.set(job.uuid, job);
       }
