@@ -156,6 +156,13 @@ export const ERRORS = {
     stage: "buildkite",
     summary: "the agent token for the Agent REST API is empty (Invalid token, empty string supplied)",
   },
+
+  // Launcher: Kubernetes
+  ASK_KUBERNETES_AGENT_TOKEN: {
+    stage: "kubernetes",
+    summary:
+      "the agent token Secret (agent-token-secret, key BUILDKITE_AGENT_TOKEN) is missing, cannot be read, lacks the key, or the token is empty (agent token is empty); no Buildkite job can be failed until it is fixed",
+  },
 } as const satisfies Record<string, { stage: string; summary: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -98,6 +98,8 @@ export interface FakeKubernetes {
     status: 429 | 500 | 503,
     options?: { retryAfterSeconds?: number; match?: (method: string, path: string) => boolean },
   ): void;
+  /** Ends every open watch, as an API server restart or a load balancer's idle timeout would. */
+  closeWatches(): void;
   close(): Promise<void>;
 }
 
@@ -703,6 +705,9 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
         retryAfterSeconds: options.retryAfterSeconds,
         match: options.match,
       });
+    },
+    closeWatches() {
+      for (const watcher of [...watchers]) stopWatcher(watcher);
     },
     async close() {
       for (const watcher of [...watchers]) stopWatcher(watcher);

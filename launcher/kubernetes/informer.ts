@@ -1,0 +1,343 @@
+/**
+ * A list-and-watch cache of one kind of object, like client-go's informer: list, then watch from the
+ * list's resourceVersion, and tell subscribers about every add, update and delete. Unlike
+ * `makeInformer` of `@kubernetes/client-node`, it
+ *
+ * - keeps only a transform of each object (the fields the launcher reads), as upstream HEAD's informer
+ *   transform does;
+ * - passes the previous snapshot with an update, and the last one with a delete;
+ * - restarts on its own after a failed list or watch, with a back-off that doubles up to a bound, and
+ *   says meanwhile that it is not ready; a watch whose resourceVersion has expired (410 Gone) lists
+ *   again at once, and a relist tells subscribers about what changed while it was not watching;
+ * - asks the server to end each watch after 5–10 minutes (client-go's range), and sets the client's
+ *   idle timeout beyond that, so a quiet watch is not cut by the client every 30 seconds.
+ */
+import { type KubeConfig, Watch } from "@kubernetes/client-node";
+import type { Logger } from "../../runtime/logger.ts";
+
+export type InformerEvent<S> =
+  | { readonly type: "add"; readonly object: S }
+  | { readonly type: "update"; readonly object: S; readonly previous: S }
+  | { readonly type: "delete"; readonly object: S };
+
+export type InformerListener<S> = (event: InformerEvent<S>) => void;
+
+export interface Informer<S> {
+  /** Starts listing and watching, once. */
+  start(): void;
+  /** Stops watching; resolves when the loop has ended. */
+  stop(): Promise<void>;
+  /** Resolves once the first list is in the cache; rejects when `signal` aborts first. */
+  synced(signal?: AbortSignal): Promise<void>;
+  /** The first list arrived and the watch is up: false while restarting after a failure. */
+  ready(): boolean;
+  /** Why it is not ready, for readiness endpoints and logs; undefined when ready. */
+  notReadyReason(): string | undefined;
+  list(): readonly S[];
+  get(name: string): S | undefined;
+  /** Called after each change of the cache, in order; returns the unsubscribe function. */
+  subscribe(listener: InformerListener<S>): () => void;
+}
+
+export interface ListResult {
+  readonly items: readonly unknown[];
+  readonly resourceVersion: string;
+}
+
+export interface InformerOptions<S> {
+  readonly kubeConfig: KubeConfig;
+  /** The collection: `/apis/batch/v1/namespaces/buildkite/jobs`. */
+  readonly path: string;
+  /** For logs: `Jobs`. */
+  readonly what: string;
+  readonly labelSelector: string;
+  /** One list call, with its own timeout (through `callKube`); the informer's restarts are the retries. */
+  readonly list: (signal: AbortSignal) => Promise<ListResult>;
+  /** What the cache keeps of an object; undefined skips it. */
+  readonly transform: (object: unknown) => S | undefined;
+  readonly nameOf: (snapshot: S) => string;
+  readonly versionOf: (snapshot: S) => string;
+  readonly logger: Logger;
+  /** First wait after a failure; doubles up to `maxBackoffMs`. Defaults 1 s and 30 s. */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Each restart after a failure, for a metric. */
+  readonly onRestart?: () => void;
+}
+
+const DEFAULT_INITIAL_BACKOFF_MS = 1_000;
+const DEFAULT_MAX_BACKOFF_MS = 30_000;
+const MIN_WATCH_SECONDS = 300;
+/** A watch that ends sooner than this without delivering anything counts as a failure (no tight loop). */
+const SHORT_WATCH_MS = 1_000;
+
+class WatchFailure extends Error {
+  readonly gone: boolean;
+  constructor(message: string, gone = false, options?: { cause?: unknown }) {
+    super(message, options);
+    this.gone = gone;
+  }
+}
+
+export function createInformer<S>(options: InformerOptions<S>): Informer<S> {
+  const { logger, what } = options;
+  const initialBackoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
+  const maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
+  const cache = new Map<string, S>();
+  const listeners = new Set<InformerListener<S>>();
+  const stopper = new AbortController();
+  let resourceVersion = "";
+  let hasSynced = false;
+  let healthy = false;
+  let lastFailure: string | undefined;
+  let loop: Promise<void> | undefined;
+  const syncWaiters = new Set<() => void>();
+
+  const emit = (event: InformerEvent<S>) => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        logger.error({ err: error, what }, "an informer subscriber failed; carrying on");
+      }
+    }
+  };
+
+  const put = (snapshot: S) => {
+    const name = options.nameOf(snapshot);
+    const previous = cache.get(name);
+    cache.set(name, snapshot);
+    if (previous === undefined) emit({ type: "add", object: snapshot });
+    else if (options.versionOf(previous) !== options.versionOf(snapshot)) {
+      emit({ type: "update", object: snapshot, previous });
+    }
+  };
+
+  const remove = (name: string, last?: S) => {
+    const previous = cache.get(name);
+    if (previous === undefined) return;
+    cache.delete(name);
+    emit({ type: "delete", object: last ?? previous });
+  };
+
+  async function relist(): Promise<void> {
+    const result = await options.list(stopper.signal);
+    const seen = new Set<string>();
+    const snapshots: S[] = [];
+    for (const item of result.items) {
+      const snapshot = options.transform(item);
+      if (snapshot === undefined) continue;
+      seen.add(options.nameOf(snapshot));
+      snapshots.push(snapshot);
+    }
+    for (const name of [...cache.keys()]) if (!seen.has(name)) remove(name);
+    for (const snapshot of snapshots) put(snapshot);
+    resourceVersion = result.resourceVersion;
+    if (!hasSynced) {
+      hasSynced = true;
+      logger.info({ what, count: cache.size }, "informer cache synced");
+      for (const resolve of [...syncWaiters]) resolve();
+    }
+  }
+
+  /** One watch, until the server ends it; throws `WatchFailure` when it fails. */
+  function watchOnce(): Promise<{ delivered: boolean }> {
+    return new Promise((resolve, reject) => {
+      const timeoutSeconds = Math.floor(MIN_WATCH_SECONDS * (1 + Math.random()));
+      const watch = new Watch(options.kubeConfig);
+      // The client aborts a watch idle for `requestTimeoutMs` (30 s, declared private but a plain
+      // property): push it past the server's own end. Should it not take, an idle abort is a normal
+      // end below, and the watch resumes from the same resourceVersion.
+      (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (timeoutSeconds + 30) * 1000;
+      let delivered = false;
+      let failure: WatchFailure | undefined;
+      let controller: AbortController | undefined;
+      const onStop = () => controller?.abort();
+      stopper.signal.addEventListener("abort", onStop, { once: true });
+      const finish = (error: unknown) => {
+        stopper.signal.removeEventListener("abort", onStop);
+        if (failure !== undefined) reject(failure);
+        else if (isIdleTimeout(error)) resolve({ delivered: true });
+        else if (error !== null && error !== undefined && !stopper.signal.aborted) {
+          reject(
+            new WatchFailure(`watch failed: ${describe(error)}`, statusCodeOf(error) === 410, {
+              cause: error,
+            }),
+          );
+        } else resolve({ delivered });
+      };
+      const onEvent = (type: string, object: unknown) => {
+        if (type === "ERROR") {
+          const status = object as { code?: number; message?: string } | undefined;
+          failure = new WatchFailure(`watch error: ${status?.message ?? "unknown"}`, status?.code === 410);
+          controller?.abort();
+          return;
+        }
+        const version = (object as { metadata?: { resourceVersion?: string } } | undefined)?.metadata
+          ?.resourceVersion;
+        if (type === "BOOKMARK") {
+          if (version) resourceVersion = version;
+          return;
+        }
+        const snapshot = options.transform(object);
+        if (snapshot !== undefined) {
+          if (type === "DELETED") remove(options.nameOf(snapshot), snapshot);
+          else if (type === "ADDED" || type === "MODIFIED") put(snapshot);
+        }
+        if (version) resourceVersion = version;
+        delivered = true;
+      };
+      watch
+        .watch(
+          options.path,
+          {
+            labelSelector: options.labelSelector,
+            resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds,
+          },
+          onEvent,
+          finish,
+        )
+        .then(
+          (abort) => {
+            controller = abort;
+            if (stopper.signal.aborted) abort.abort();
+            else if (!abort.signal.aborted) markHealthy();
+          },
+          (error: unknown) =>
+            reject(new WatchFailure(`watch failed: ${describe(error)}`, false, { cause: error })),
+        );
+    });
+  }
+
+  function markHealthy(): void {
+    if (!healthy && lastFailure !== undefined) logger.info({ what }, "informer recovered");
+    healthy = true;
+    lastFailure = undefined;
+  }
+
+  async function run(): Promise<void> {
+    let failures = 0;
+    let needList = true;
+    while (!stopper.signal.aborted) {
+      const startedAt = Date.now();
+      try {
+        if (needList) {
+          await relist();
+          needList = false;
+          failures = 0;
+        }
+        const { delivered } = await watchOnce();
+        if (!delivered && Date.now() - startedAt < SHORT_WATCH_MS) {
+          throw new WatchFailure("the watch ended at once without events");
+        }
+        if (delivered) failures = 0;
+      } catch (error) {
+        if (stopper.signal.aborted) break;
+        if (error instanceof WatchFailure && error.gone) {
+          // The resourceVersion is too old: list again now, as client-go does.
+          needList = true;
+          continue;
+        }
+        failures += 1;
+        healthy = false;
+        lastFailure = describe(error);
+        if (!(error instanceof WatchFailure)) needList = true;
+        const delay = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (failures - 1));
+        const jittered = Math.round(delay * (0.8 + 0.4 * Math.random()));
+        options.onRestart?.();
+        logger.warn(
+          { what, err: lastFailure, failures, retryInMs: jittered, synced: hasSynced },
+          "informer list/watch failed: starting again after a back-off",
+        );
+        await sleep(jittered, stopper.signal);
+      }
+    }
+  }
+
+  return {
+    start() {
+      if (loop !== undefined || stopper.signal.aborted) return;
+      loop = run().catch((error: unknown) => {
+        logger.error({ what, err: error }, "informer loop ended unexpectedly");
+      });
+    },
+    async stop() {
+      stopper.abort();
+      for (const resolve of [...syncWaiters]) resolve();
+      await loop;
+    },
+    synced(signal) {
+      if (hasSynced) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const done = () => {
+          syncWaiters.delete(done);
+          signal?.removeEventListener("abort", onAbort);
+          if (hasSynced) resolve();
+          else reject(new Error(`the ${what} informer stopped before its first list`));
+        };
+        const onAbort = () => {
+          syncWaiters.delete(done);
+          reject(signal?.reason);
+        };
+        if (signal?.aborted) {
+          reject(signal.reason);
+          return;
+        }
+        signal?.addEventListener("abort", onAbort, { once: true });
+        syncWaiters.add(done);
+      });
+    },
+    ready: () => hasSynced && healthy,
+    notReadyReason() {
+      if (!hasSynced) return `waiting for the first list of ${what}${lastFailure ? ` (${lastFailure})` : ""}`;
+      if (!healthy) return `the ${what} watch is restarting${lastFailure ? ` after: ${lastFailure}` : ""}`;
+      return undefined;
+    },
+    list: () => [...cache.values()],
+    get: (name) => cache.get(name),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+function isIdleTimeout(error: unknown): boolean {
+  return error instanceof Error && error.name === "TimeoutError";
+}
+
+function statusCodeOf(error: unknown): number | undefined {
+  const { statusCode, code } = error as { statusCode?: unknown; code?: unknown };
+  if (typeof statusCode === "number") return statusCode;
+  return typeof code === "number" ? code : undefined;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const status = statusCodeOf(error);
+    const cause = (error as { cause?: unknown }).cause;
+    const detail = cause instanceof Error && cause.message !== "" ? `: ${cause.message}` : "";
+    return status === undefined ? `${error.message}${detail}` : `HTTP ${status} ${error.message}`;
+  }
+  return String(error);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
