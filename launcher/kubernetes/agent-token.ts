@@ -11,7 +11,7 @@
  */
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
-import { callKube, isKubeApiError, KubeErrorKind } from "../../runtime/kube.ts";
+import { callKube, isKubeApiError, KubeErrorKind, type RetryPolicy } from "../../runtime/kube.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { Config } from "../../src/config/types.ts";
 import { AgentStackError } from "../../src/errors.ts";
@@ -33,8 +33,10 @@ export interface AgentTokenOptions {
   readonly registry?: Registry;
   /** How long a token read is used; default 5 minutes. */
   readonly ttlMs?: number;
-  /** Per attempt of the Secret read; default 10 s (with runtime/kube's bounded retries). */
+  /** Per attempt of the Secret read; default 10 s. */
   readonly timeoutMs?: number;
+  /** Retries of a read that failed on our side (429, 5xx, timeouts); default runtime/kube's. */
+  readonly retry?: RetryPolicy;
   readonly clock?: Clock;
 }
 
@@ -56,7 +58,11 @@ export function createAgentTokenProvider(options: AgentTokenOptions): AgentToken
       secret = await callKube(
         `get ${where}`,
         (config) => api.readNamespacedSecret({ namespace, name: secretName }, config),
-        { signal, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) },
+        {
+          signal,
+          ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+          ...(options.retry === undefined ? {} : { retry: options.retry }),
+        },
       );
     } catch (error) {
       const detail = isKubeApiError(error, KubeErrorKind.NotFound)

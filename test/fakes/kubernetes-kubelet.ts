@@ -122,6 +122,16 @@ export function podStatus(pod: JsonObject, options: PodStatusOptions): JsonObjec
   const containers = (Array.isArray(spec.containers) ? spec.containers : []) as ContainerSpec[];
   const initContainers = (Array.isArray(spec.initContainers) ? spec.initContainers : []) as ContainerSpec[];
   const extra = options.conditions ?? [];
+  for (const [given, specs] of [
+    [options.containers, containers],
+    [options.initContainers, initContainers],
+  ] as const) {
+    for (const name of Object.keys(given ?? {})) {
+      if (!specs.some((container) => container.name === name)) {
+        throw new Error(`the pod ${String(asObject(pod.metadata).name)} has no such container: ${name}`);
+      }
+    }
+  }
   const previousStatuses = asObject(pod.status).containerStatuses;
   const previousStates = new Map(
     (Array.isArray(previousStatuses) ? previousStatuses : []).map((status) => [

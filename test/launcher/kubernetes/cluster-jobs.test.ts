@@ -40,7 +40,9 @@ function start(id = "", backoff = { initialBackoffMs: 10, maxBackoffMs: 40 }): S
 describe("the label selector", () => {
   test("is upstream HEAD's: the uuid label and this stack's controller-id, or no controller-id", () => {
     expect(stackLabelSelector({ id: "" })).toBe("buildkite.com/job-uuid,!buildkite.com/controller-id");
-    expect(stackLabelSelector({ id: "blue" })).toBe("buildkite.com/job-uuid,buildkite.com/controller-id=blue");
+    expect(stackLabelSelector({ id: "blue" })).toBe(
+      "buildkite.com/job-uuid,buildkite.com/controller-id=blue",
+    );
   });
 });
 
@@ -58,7 +60,7 @@ describe("in flight, from the cluster", () => {
 
   test("a Job counts while unfinished, stays known once finished, and is forgotten once deleted", async () => {
     const stack = start();
-    await stack.synced();
+    await stack.synced(AbortSignal.timeout(5_000));
     let changes = 0;
     stack.onChange(() => {
       changes += 1;
@@ -76,7 +78,7 @@ describe("in flight, from the cluster", () => {
 
   test("a Failed condition is finished whatever its status, as upstream reads it", async () => {
     const stack = start();
-    await stack.synced();
+    await stack.synced(AbortSignal.timeout(5_000));
     await cluster.createJob(expandedJob(uuidOf(1)));
     await eventually("the new Job", () => stack.inFlight() === 1);
     cluster.fake.cluster.finishJob(NS, jobNameOf(uuidOf(1)), { type: "Failed", reason: "DeadlineExceeded" });
@@ -96,12 +98,12 @@ describe("in flight, from the cluster", () => {
       }),
     );
     const stack = start();
-    await stack.synced();
+    await stack.synced(AbortSignal.timeout(5_000));
     expect(stack.inFlight()).toBe(1);
     expect(stack.has(uuidOf(2))).toBe(false);
     await stack.stop();
     const other = start("other");
-    await other.synced();
+    await other.synced(AbortSignal.timeout(5_000));
     expect(other.inFlight()).toBe(1);
     expect(other.has(uuidOf(2))).toBe(true);
   });
@@ -110,11 +112,14 @@ describe("in flight, from the cluster", () => {
     // Upstream v0.26.0 selected on every controller tag: this Job, with only the queue tag, was invisible.
     await cluster.createJob(
       expandedJob(uuidOf(1), (job) => {
-        job.metadata!.labels = { "buildkite.com/job-uuid": uuidOf(1), "tag.buildkite.com/queue": "kubernetes" };
+        job.metadata!.labels = {
+          "buildkite.com/job-uuid": uuidOf(1),
+          "tag.buildkite.com/queue": "kubernetes",
+        };
       }),
     );
     const stack = start();
-    await stack.synced();
+    await stack.synced(AbortSignal.timeout(5_000));
     expect(stack.inFlight()).toBe(1);
   });
 });
@@ -123,7 +128,7 @@ describe("watch failures", () => {
   test("a dropped watch that cannot reconnect makes it not ready; it catches up on what happened meanwhile", async () => {
     await cluster.createJob(expandedJob(uuidOf(1)));
     const stack = start();
-    await stack.synced();
+    await stack.synced(AbortSignal.timeout(5_000));
     await eventually("ready", () => stack.ready());
     let broken = true;
     cluster.fake.failNext(10_000, 500, { match: (_method, path) => broken && path.includes("watch=true") });
@@ -134,9 +139,14 @@ describe("watch failures", () => {
     await cluster.createJob(expandedJob(uuidOf(2)));
     broken = false;
     await eventually("ready again", () => stack.ready());
-    await eventually("the changes made during the outage", () => stack.has(uuidOf(2)) && !stack.has(uuidOf(1)));
+    await eventually(
+      "the changes made during the outage",
+      () => stack.has(uuidOf(2)) && !stack.has(uuidOf(1)),
+    );
     expect(stack.inFlight()).toBe(1);
-    expect(await cluster.metric("buildkite_informer_restarts_total", { resource: "jobs" })).toBeGreaterThan(0);
+    expect(await cluster.metric("buildkite_informer_restarts_total", { resource: "jobs" })).toBeGreaterThan(
+      0,
+    );
   });
 
   test("a resourceVersion that expired while disconnected is a relist that reports the deletions", async () => {
@@ -155,7 +165,7 @@ describe("watch failures", () => {
       });
       jobs.start();
       const stack = jobs;
-      await stack.synced();
+      await stack.synced(AbortSignal.timeout(5_000));
       await eventually("ready", () => stack.ready());
       let broken = true;
       small.failNext(10_000, 503, { match: (_method, path) => broken && path.includes("watch=true") });
@@ -165,7 +175,10 @@ describe("watch failures", () => {
       for (let n = 2; n <= 5; n += 1) await create(n);
       broken = false;
       await eventually("the relist", () => stack.inFlight() === 4 && !stack.has(uuidOf(1)));
-      expect(small.requests.filter((request) => request.method === "GET" && !request.path.includes("watch")).length).toBe(2);
+      expect(
+        small.requests.filter((request) => request.method === "GET" && !request.path.includes("watch"))
+          .length,
+      ).toBe(2);
     } finally {
       await jobs?.stop();
       jobs = undefined;
@@ -185,9 +198,14 @@ describe("watch failures", () => {
   test("the cache keeps only what is read: a stripped snapshot per Job", async () => {
     await cluster.createJob(expandedJob(uuidOf(1)));
     const stack = start();
-    await stack.synced();
+    await stack.synced(AbortSignal.timeout(5_000));
     const snapshot = stack.jobs.get(jobNameOf(uuidOf(1)));
-    expect(snapshot).toMatchObject({ uuid: uuidOf(1), tags: ["queue=kubernetes"], finished: false, active: 0 });
+    expect(snapshot).toMatchObject({
+      uuid: uuidOf(1),
+      tags: ["queue=kubernetes"],
+      finished: false,
+      active: 0,
+    });
     expect(JSON.stringify(snapshot)).not.toContain("containers");
   });
 });

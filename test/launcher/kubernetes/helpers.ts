@@ -5,8 +5,9 @@
  */
 import { BatchV1Api, type V1Job } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
-import { createLogger, type Logger } from "../../../runtime/logger.ts";
-import type { Job } from "../../../src/generated/k8s-types.ts";
+import type { Clock } from "../../../launcher/kubernetes/clock.ts";
+import { type ClusterApi, createClusterApi } from "../../../launcher/kubernetes/cluster-api.ts";
+import type { Informer, InformerEvent, InformerListener } from "../../../launcher/kubernetes/informer.ts";
 import {
   type FailJobRequest,
   JobAcquisitionRejectedError,
@@ -14,9 +15,8 @@ import {
   type JobSource,
   type JobState,
 } from "../../../launcher/types.ts";
-import type { Clock } from "../../../launcher/kubernetes/clock.ts";
-import { type ClusterApi, createClusterApi } from "../../../launcher/kubernetes/cluster-api.ts";
-import type { Informer, InformerEvent, InformerListener } from "../../../launcher/kubernetes/informer.ts";
+import { createLogger, type Logger } from "../../../runtime/logger.ts";
+import type { Job } from "../../../src/generated/k8s-types.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../../fakes/kubernetes-api.ts";
 import { renderJob, testConfig, testJob } from "../../support/fixtures.ts";
 import { captureLogs, type LogCapture } from "../../webhook/harness.ts";
@@ -158,7 +158,8 @@ export class RecordingFailer implements JobFailer {
         `job acquisition rejected: PUT https://agent.buildkite.com/v3/jobs/${request.uuid}/acquire: 422 Unprocessable Entity`,
       );
     }
-    if (this.mode === "error") throw new Error("POST https://agent.buildkite.com/v3/register: 502 Bad Gateway");
+    if (this.mode === "error")
+      throw new Error("POST https://agent.buildkite.com/v3/register: 502 Bad Gateway");
     this.#source?.set(request.uuid, "FINISHED");
   }
 }
