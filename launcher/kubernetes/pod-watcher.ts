@@ -34,7 +34,7 @@ import { type FailDependencies, failOnBuildkite } from "./fail-on-buildkite.ts";
 import { createFailureLedger, type FailureLedger } from "./failure-ledger.ts";
 import { goDurationSeconds } from "./human-duration.ts";
 import type { Informer, InformerEvent } from "./informer.ts";
-import { ACQUIRABLE_STATES, ACTIVE_STATES, TERMINAL_STATES } from "./job-states.ts";
+import { ACQUIRABLE_STATES, ACTIVE_STATES, CANCELLED_STATES, TERMINAL_STATES } from "./job-states.ts";
 import { createKeyedTasks } from "./keyed-tasks.ts";
 import { kubernetesMetrics } from "./metrics.ts";
 import type { ContainerStatusSnapshot, PodSnapshot } from "./pod-snapshot.ts";
@@ -296,6 +296,11 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
       }
       return;
     }
+    if (TERMINAL_STATES.has(state) || CANCELLED_STATES.has(state)) {
+      logger.debug({ ...log, state }, "the Buildkite job is over or being cancelled: nothing to report");
+      ignore(uuid);
+      return;
+    }
     if (ACTIVE_STATES.has(state)) {
       logger.info(
         { ...log, state },
@@ -303,11 +308,6 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
           ? "an agent has the job already: it reports the failure, so the job is not failed from here"
           : "an agent has the job already (not this pod's): leaving it alone",
       );
-      ignore(uuid);
-      return;
-    }
-    if (TERMINAL_STATES.has(state)) {
-      logger.debug({ ...log, state }, "the Buildkite job is over: nothing to report");
       ignore(uuid);
       return;
     }
