@@ -69,6 +69,8 @@ export class GraphqlJobSource implements JobSource {
   readonly #config: JobSourceConfig;
   readonly #logger: Logger;
   readonly #queue: string;
+  /** When Buildkite scheduled each job of the latest poll (ms since the epoch). */
+  #scheduledAt = new Map<string, number>();
 
   constructor(options: GraphqlJobSourceOptions) {
     this.#client = options.client;
@@ -97,6 +99,7 @@ export class GraphqlJobSource implements JobSource {
     if (clustered) base.cluster = clusterGraphqlId(this.#config.clusterUuid);
 
     const jobs = new Map<string, BuildkiteJob>();
+    const scheduledAt = new Map<string, number>();
     let cursor: string | null = null;
     for (let page = 1; ; page++) {
       const response: ScheduledJobsResponse = await this.#client.request<ScheduledJobsResponse>(
@@ -119,14 +122,23 @@ export class GraphqlJobSource implements JobSource {
       // backwards so that the whole list is oldest first, the order the scheduler keeps among equals.
       for (const edge of [...(connection.edges ?? [])].reverse()) {
         const job = this.#parseJob(edge?.node);
-        if (job !== undefined && !jobs.has(job.uuid)) jobs.set(job.uuid, job);
+        if (job === undefined || jobs.has(job.uuid)) continue;
+        jobs.set(job.uuid, job);
+        const at = Date.parse(String((edge?.node as { scheduledAt?: unknown } | null)?.scheduledAt ?? ""));
+        if (Number.isFinite(at)) scheduledAt.set(job.uuid, at);
       }
       const pageInfo = connection.pageInfo;
       if (!pageInfo?.hasPreviousPage || !pageInfo.startCursor) break;
       if (page >= this.#config.paginationDepthLimit) break;
       cursor = pageInfo.startCursor;
     }
+    this.#scheduledAt = scheduledAt;
     return [...jobs.values()];
+  }
+
+  /** When Buildkite scheduled a job of the latest poll (ms since the epoch), if it said. */
+  scheduledAt(uuid: string): number | undefined {
+    return this.#scheduledAt.get(uuid);
   }
 
   async jobState(uuid: string, signal: AbortSignal): Promise<JobState | undefined> {

@@ -1,6 +1,7 @@
 /**
- * The GraphQL documents the launcher sends to Buildkite, exactly the operations upstream v0.26.0 sends
- * (controller-runtime.md §4.3), so that Buildkite sees the same queries and the same operation names.
+ * The GraphQL documents the launcher sends to Buildkite: the operations upstream v0.26.0 sends
+ * (controller-runtime.md §4.3), with the same operation names, and one field more, `scheduledAt`, for
+ * the scheduled-to-created latency the launcher reports.
  * `test/launcher/buildkite/queries.test.ts` validates every one against `reference/buildkite/schema.graphql`.
  *
  * With order `RECENTLY_CREATED` (newest first), `last: N` returns the N *oldest* scheduled jobs, and
@@ -22,6 +23,7 @@ fragment CommandJob on JobTypeCommand {
   }
   agentQueryRules
   command
+  scheduledAt
 }
 `;
 

@@ -308,6 +308,7 @@ function jobView(job: StoredJob): Record<string, unknown> {
     env: job.env,
     agentQueryRules: job.agentQueryRules,
     priority: { number: job.priority },
+    scheduledAt: job.scheduledAt,
     exitStatus: job.exitStatus ?? null,
     passed: job.state === "FINISHED" && job.exitStatus === "0",
     softFailed: false,

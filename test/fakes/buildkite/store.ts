@@ -38,6 +38,8 @@ export interface FakeJob {
   readonly finishedAt: string | undefined;
   /** Creation order: larger is newer. */
   readonly createdSeq: number;
+  /** When Buildkite scheduled it (ISO 8601), as GraphQL's `scheduledAt`. */
+  readonly scheduledAt: string;
 }
 
 export type FakeJobInput = Partial<Omit<FakeJob, "log" | "chunks" | "createdSeq">> & { uuid?: string };
@@ -96,6 +98,7 @@ export class FakeStore {
       startedAt: input.startedAt,
       finishedAt: input.finishedAt,
       createdSeq,
+      scheduledAt: input.scheduledAt ?? new Date().toISOString(),
     };
     this.jobs.set(uuid, job);
     return job;

@@ -233,3 +233,11 @@ test("cancelling a finished job is an error with Buildkite's message", async () 
   expect(isAgentStackError(error, "ASK_BUILDKITE_GRAPHQL_ERRORS")).toBe(true);
   expect((error as Error).message).toMatch(/^CancelCommandJob: Job can't be canceled/);
 });
+
+test("the source remembers when Buildkite scheduled each job of the latest poll", async () => {
+  const job = fake.addJob({ scheduledAt: "2026-11-23T10:00:00.000Z" });
+  const jobs = source();
+  await jobs.scheduledJobs(signal);
+  expect(jobs.scheduledAt(job.uuid)).toBe(Date.parse("2026-11-23T10:00:00.000Z"));
+  expect(jobs.scheduledAt("00000000-0000-4000-8000-000000000000")).toBeUndefined();
+});

@@ -21,7 +21,7 @@ test("the scheduled-jobs queries differ only in the cluster filter", () => {
     expect(document).toContain("state: [SCHEDULED] type: [COMMAND] last: $last order: RECENTLY_CREATED");
     expect(document).toContain("pageInfo { hasPreviousPage startCursor }");
     expect(document).toContain(
-      "fragment CommandJob on JobTypeCommand { uuid env priority { number } agentQueryRules command }",
+      "fragment CommandJob on JobTypeCommand { uuid env priority { number } agentQueryRules command scheduledAt }",
     );
   }
 });
