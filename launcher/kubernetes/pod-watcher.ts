@@ -167,8 +167,7 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
     if (event.type === "delete") {
       agentStarted.delete(pod.uid);
       watching.delete(pod.uuid);
-      const known = problems.get(pod.uuid)?.problem.kind;
-      if (known === "image" || known === "pending-timeout") problems.delete(pod.uuid);
+      dropTransientProblem(pod.uuid);
       if (
         !ignored.has(pod.uuid) &&
         !started &&
@@ -182,6 +181,8 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
     }
     const ending = pod.phase === "Succeeded" || pod.phase === "Failed" || pod.phase === "Unknown";
     if (ending || pod.deletingSince !== undefined) watching.delete(pod.uuid);
+    // An image problem or a pending timeout is re-judged on every change: the pull may have succeeded.
+    dropTransientProblem(pod.uuid);
     if (ignored.has(pod.uuid)) {
       updateGauges();
       return;
@@ -206,8 +207,14 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
     updateGauges();
   }
 
+  function dropTransientProblem(uuid: string): void {
+    const kind = problems.get(uuid)?.problem.kind;
+    if (kind === "image" || kind === "pending-timeout") problems.delete(uuid);
+  }
+
   /** Image failures and the pending timeout of a watched pod, as of now. */
   function check(pod: PodSnapshot): void {
+    dropTransientProblem(pod.uuid);
     const now = clock.now();
     const failing = failingContainers(pod, now);
     if (failing.length > 0) {
@@ -265,6 +272,8 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
       retryLater(uuid, error, "querying the Buildkite job's state");
       return;
     }
+    // The pod may have moved on while Buildkite answered (the image was pulled after all).
+    if (problems.get(uuid)?.problem.kind !== problem.kind) return;
     if (state === undefined) {
       logger.warn(log, "Buildkite has no command job with this uuid: leaving the pod alone");
       ignore(uuid);

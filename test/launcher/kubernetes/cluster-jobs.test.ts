@@ -1,3 +1,6 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createClusterJobs, type StackJobs } from "../../../launcher/kubernetes/cluster-jobs.ts";
 import { stackLabelSelector } from "../../../launcher/kubernetes/selector.ts";
@@ -207,5 +210,49 @@ describe("watch failures", () => {
       active: 0,
     });
     expect(JSON.stringify(snapshot)).not.toContain("containers");
+  });
+
+  test("stopping does not wait for a watch the API server never answers", async () => {
+    const hanging = createServer((request, response) => {
+      if (request.url?.includes("watch=true")) return;
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({
+          kind: "JobList",
+          apiVersion: "batch/v1",
+          metadata: { resourceVersion: "5" },
+          items: [],
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
+    try {
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromOptions({
+        clusters: [
+          {
+            name: "c",
+            server: `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`,
+            skipTLSVerify: true,
+          },
+        ],
+        users: [{ name: "u" }],
+        contexts: [{ name: "x", cluster: "c", user: "u" }],
+        currentContext: "x",
+      });
+      const stack = createClusterJobs({
+        kubeConfig,
+        config: { namespace: NS, id: "" },
+        logger: cluster.logger,
+        registry: cluster.registry,
+      });
+      stack.start();
+      await stack.synced(AbortSignal.timeout(5_000));
+      expect(stack.ready()).toBe(false);
+      await stack.stop();
+    } finally {
+      hanging.closeAllConnections();
+      hanging.close();
+    }
   });
 });

@@ -376,6 +376,23 @@ describe("our own outages", () => {
     expect(failer.requests).toEqual([]);
   });
 
+  test("a pull that succeeds while a retry waits is not failed after all", async () => {
+    source.failures = 1;
+    const pod = cluster.fake.cluster.runJob(NS, JOB, {
+      containers: { "container-0": containerState.imagePullBackOff(IMAGE) },
+    });
+    await caughtUp(pod.metadata!.name!);
+    clock.advance(GRACE_MS);
+    await sweep();
+    expect(source.stateQueries).toHaveLength(1);
+    cluster.fake.cluster.setPodStatus(NS, pod.metadata!.name!, { phase: "Running" });
+    await caughtUp(pod.metadata!.name!);
+    clock.advance(60 * SECOND);
+    await sweep();
+    expect(source.stateQueries).toHaveLength(1);
+    expect(failer.requests).toEqual([]);
+  });
+
   test("failing that does not go through is retried, and succeeds once Buildkite answers", async () => {
     failer.mode = "error";
     const pod = cluster.fake.cluster.runJob(NS, JOB, {
