@@ -407,7 +407,7 @@ export function createJobController(store: ObjectStore): JobController {
     observe(resource, type, object) {
       if (resource === pods) {
         const owner = ownerJob(object);
-        if (owner === undefined) return;
+        if (owner === undefined || store.find(jobs, owner.namespace, owner.name) === undefined) return;
         if (type === "DELETED" && !isTerminal(object))
           tallyOf(owner.uid).failed.add(String(metadataOf(object).uid));
         enqueue(owner.namespace, owner.name);
