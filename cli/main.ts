@@ -18,6 +18,10 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
     summary: "print the Job a Buildkite job, or each command step of a pipeline, becomes (no cluster needed)",
     run: renderCommand,
   },
+  launcher: {
+    summary: "poll Buildkite for scheduled jobs and create their Jobs; watch them (runs until SIGTERM)",
+    run: async (args, io) => (await import("../launcher/command.ts")).launcherCommand(args, io),
+  },
   webhook: {
     summary: "run the admission webhook server that expands labelled Jobs (HTTPS; runs until SIGTERM)",
     // Loaded on use: fastify, prom-client and the Kubernetes client would slow every other command's start.

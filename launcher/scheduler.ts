@@ -7,6 +7,7 @@
  * here that the informer has not shown yet. The last two are sets of uuids that shrink as creates end
  * and the informer catches up (with a bound on how long an entry may wait), so nothing can leak.
  */
+import { type DistinctErrorLog, distinctErrorLog } from "../runtime/distinct-error-log.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { RateLimiter } from "../runtime/rate-limiter.ts";
 import { skeletonJobName } from "../src/admission/skeleton.ts";
@@ -95,10 +96,13 @@ export class Scheduler {
   readonly #createdUnseen = new Map<string, number>();
   readonly #backoff = new Map<string, Backoff>();
   #wake: (() => void) | undefined;
+  /** An outage makes every create fail the same way: say it once, and say when it is over. */
+  readonly #createErrors: DistinctErrorLog;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#createErrors = distinctErrorLog(options.logger, "creating Jobs");
   }
 
   /** The jobs of the latest poll that this launcher may take. Wakes the workers. */
@@ -186,6 +190,7 @@ export class Scheduler {
         this.#backoff.delete(job.uuid);
         // Until the informer shows it, the new Job still counts as in flight.
         if (!this.#options.cluster.has(job.uuid)) this.#createdUnseen.set(job.uuid, this.#clock.now());
+        this.#createErrors.recovered();
         metrics.endToEnd.observe((this.#clock.now() - entry.seenAt) / 1000);
         if (entry.scheduledAt !== undefined) {
           metrics.scheduledToCreated.observe(Math.max(0, this.#clock.wallNow() - entry.scheduledAt) / 1000);
@@ -260,6 +265,7 @@ export class Scheduler {
     const delay = Math.max(jittered, outcome.retryAfterMs ?? 0);
     this.#backoff.set(job.uuid, { attempts, until: this.#clock.now() + delay });
     this.#options.metrics.createRetries.inc();
+    this.#createErrors.failed(outcome.message, { jobUuid: job.uuid });
     this.#options.logger.debug(
       { jobUuid: job.uuid, attempts, retryInMs: Math.round(delay), err: outcome.message },
       "creating the Job failed on our side; retrying later",

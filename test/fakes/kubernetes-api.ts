@@ -85,6 +85,8 @@ export interface FakeKubernetes {
     namespace: string | undefined,
     name: string,
   ): KubernetesObject | undefined;
+  /** Every object of a kind (in a namespace, when given), as stored. */
+  list(apiVersion: string, kind: string, namespace?: string): KubernetesObject[];
   /** Every request received, in order. */
   readonly requests: ReadonlyArray<FakeRequest>;
   /** The simulated Job controller, kubelet and event recorder behind the API. */
@@ -696,6 +698,12 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     get(apiVersion, kind, namespace, name) {
       const found = find(resourceByKind(resources, apiVersion, kind), namespace, name);
       return found === undefined ? undefined : (structuredClone(found) as KubernetesObject);
+    },
+    list(apiVersion, kind, namespace) {
+      return [...objects.values()]
+        .filter((item) => item.apiVersion === apiVersion && item.kind === kind)
+        .filter((item) => namespace === undefined || asObject(item.metadata).namespace === namespace)
+        .map((item) => structuredClone(item) as KubernetesObject);
     },
     failNext(count, status, options = {}) {
       if (count <= 0) return;
