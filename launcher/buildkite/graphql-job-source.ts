@@ -20,6 +20,8 @@ import {
   GET_COMMAND_JOB,
   GET_SCHEDULED_JOBS,
   GET_SCHEDULED_JOBS_CLUSTERED,
+  getCommandJobStates,
+  JOB_STATES_BATCH,
   type ScheduledJobsResponse,
 } from "./queries.ts";
 
@@ -151,6 +153,41 @@ export class GraphqlJobSource implements JobSource {
       );
     }
     return job.state as JobState;
+  }
+
+  /** The states of many jobs, `JOB_STATES_BATCH` per request; a uuid Buildkite does not know maps to undefined. */
+  async jobStates(
+    uuids: readonly string[],
+    signal: AbortSignal,
+  ): Promise<ReadonlyMap<string, JobState | undefined>> {
+    const states = new Map<string, JobState | undefined>();
+    for (let start = 0; start < uuids.length; start += JOB_STATES_BATCH) {
+      const batch = uuids.slice(start, start + JOB_STATES_BATCH);
+      const variables = Object.fromEntries(batch.map((uuid, i) => [`u${i}`, uuid]));
+      const response = await this.#client.request<Record<string, CommandJobResponse["job"]>>(
+        getCommandJobStates(batch.length),
+        variables,
+        signal,
+      );
+      batch.forEach((uuid, i) => {
+        const job = response[`j${i}`];
+        states.set(
+          uuid,
+          job && job.__typename === "JobTypeCommand" ? this.#knownState(uuid, job.state) : undefined,
+        );
+      });
+    }
+    return states;
+  }
+
+  #knownState(uuid: string, state: string | undefined): JobState {
+    if (state === undefined || !KNOWN_STATES.has(state)) {
+      throw new AgentStackError(
+        "ASK_BUILDKITE_GRAPHQL_RESPONSE",
+        `GetCommandJobStates: job ${uuid} has an unknown state ${JSON.stringify(state)}`,
+      );
+    }
+    return state as JobState;
   }
 
   async cancelJob(uuid: string, signal: AbortSignal): Promise<void> {

@@ -118,6 +118,23 @@ query GetCommandJob($uuid: ID!) {
 }
 `;
 
+/** The most jobs one `GetCommandJobStates` asks for. */
+export const JOB_STATES_BATCH = 100;
+
+/**
+ * `GetCommandJob` for many jobs in one request, one alias per job: upstream asked once per job and per
+ * interval, which for a burst of waiting Jobs is hundreds of queries a second (HEAD batches too).
+ */
+export function getCommandJobStates(count: number): string {
+  const variables = Array.from({ length: count }, (_, i) => `$u${i}: ID!`).join(", ");
+  const fields = Array.from(
+    { length: count },
+    (_, i) =>
+      `  j${i}: job(uuid: $u${i}) {\n    __typename\n    ... on JobTypeCommand {\n      uuid\n      state\n    }\n  }`,
+  ).join("\n");
+  return `\nquery GetCommandJobStates(${variables}) {\n${fields}\n}\n`;
+}
+
 export const CANCEL_COMMAND_JOB = `
 mutation CancelCommandJob($input: JobTypeCommandCancelInput!) {
   jobTypeCommandCancel(input: $input) {
@@ -132,6 +149,7 @@ export const OPERATIONS = {
   GetScheduledJobsClustered: GET_SCHEDULED_JOBS_CLUSTERED,
   GetClusterQueues: GET_CLUSTER_QUEUES,
   GetCommandJob: GET_COMMAND_JOB,
+  GetCommandJobStates: getCommandJobStates(3),
   CancelCommandJob: CANCEL_COMMAND_JOB,
 } as const;
 

@@ -14,7 +14,7 @@
  * `matchPolicy: Equivalent` (exact group/version only), validating webhooks.
  */
 import { randomUUID } from "node:crypto";
-import { request } from "node:https";
+import { Agent, request } from "node:https";
 import { applyJsonPatch } from "../support/json-patch.ts";
 import { apiVersionOf, type FakeResource } from "./kubernetes-resources.ts";
 import { asObject, type JsonObject } from "./kubernetes-rules.ts";
@@ -235,6 +235,19 @@ function webhookUrl(webhook: Webhook, options: AdmissionOptions): string {
   throw new WebhookCallError("webhook has no clientConfig.url or clientConfig.service");
 }
 
+/** kube-apiserver keeps its connections to a webhook open; one keep-alive agent per trusted CA. */
+const agents = new Map<string, Agent>();
+
+function agentFor(ca: string | undefined): Agent {
+  const key = ca ?? "";
+  let agent = agents.get(key);
+  if (!agent) {
+    agent = new Agent({ keepAlive: true, ...(ca === undefined ? {} : { ca }) });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
 function post(
   url: string,
   body: string,
@@ -248,9 +261,8 @@ function post(
       {
         method: "POST",
         headers: { "content-type": "application/json", accept: "application/json" },
-        ...(ca === undefined ? {} : { ca }),
         signal: AbortSignal.timeout(timeoutSeconds * 1000),
-        agent: false,
+        agent: agentFor(ca),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -87,6 +87,8 @@ export interface FakeKubernetes {
   ): KubernetesObject | undefined;
   /** Every object of a kind (in a namespace, when given), as stored. */
   list(apiVersion: string, kind: string, namespace?: string): KubernetesObject[];
+  /** How many objects of a kind there are (in a namespace, when given), without copying them. */
+  count(apiVersion: string, kind: string, namespace?: string): number;
   /** Every request received, in order. */
   readonly requests: ReadonlyArray<FakeRequest>;
   /** The simulated Job controller, kubelet and event recorder behind the API. */
@@ -178,6 +180,15 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     }
     controller.observe(resource, type, stored);
     return structuredClone(stored);
+  }
+
+  function ofKind(apiVersion: string, kind: string, namespace: string | undefined): JsonObject[] {
+    return [...objects.values()].filter(
+      (item) =>
+        item.apiVersion === apiVersion &&
+        item.kind === kind &&
+        (namespace === undefined || asObject(item.metadata).namespace === namespace),
+    );
   }
 
   function find(resource: FakeResource, namespace: string | undefined, name: string): JsonObject | undefined {
@@ -700,10 +711,10 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
       return found === undefined ? undefined : (structuredClone(found) as KubernetesObject);
     },
     list(apiVersion, kind, namespace) {
-      return [...objects.values()]
-        .filter((item) => item.apiVersion === apiVersion && item.kind === kind)
-        .filter((item) => namespace === undefined || asObject(item.metadata).namespace === namespace)
-        .map((item) => structuredClone(item) as KubernetesObject);
+      return ofKind(apiVersion, kind, namespace).map((item) => structuredClone(item) as KubernetesObject);
+    },
+    count(apiVersion, kind, namespace) {
+      return ofKind(apiVersion, kind, namespace).length;
     },
     failNext(count, status, options = {}) {
       if (count <= 0) return;

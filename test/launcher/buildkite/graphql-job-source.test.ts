@@ -241,3 +241,16 @@ test("the source remembers when Buildkite scheduled each job of the latest poll"
   expect(jobs.scheduledAt(job.uuid)).toBe(Date.parse("2026-11-23T10:00:00.000Z"));
   expect(jobs.scheduledAt("00000000-0000-4000-8000-000000000000")).toBeUndefined();
 });
+
+test("the states of many jobs come in one request per hundred, unknown uuids as undefined", async () => {
+  const jobs = Array.from({ length: 150 }, (_, i) =>
+    fake.addJob({ state: i % 2 === 0 ? "SCHEDULED" : "CANCELED" }),
+  );
+  fake.clearCalls();
+  const unknown = "00000000-0000-4000-8000-000000000000";
+  const states = await source().jobStates([...jobs.map((job) => job.uuid), unknown], signal);
+  expect(states.get(jobs[0]!.uuid)).toBe("SCHEDULED");
+  expect(states.get(jobs[1]!.uuid)).toBe("CANCELED");
+  expect(states.has(unknown) && states.get(unknown) === undefined).toBe(true);
+  expect(fake.calls.filter((call) => call.kind === "graphql").length).toBe(2);
+});
