@@ -14,7 +14,8 @@ const STAGE_EFFECT: Readonly<Record<string, string>> = {
   smp: "reported inside `ASK_PATCH_FAILED` during expansion",
   admission: "HTTP 400 from the webhook",
   certs: "exit status 1 (`certs`)",
-  buildkite: "launcher: logged; the poll or the job is retried with back-off (an invalid organization stops the launcher)",
+  buildkite:
+    "launcher: logged; the poll or the job is retried with back-off (an invalid organization stops the launcher)",
   kubernetes: "launcher: logged; retried with back-off",
 };
 
