@@ -61,8 +61,11 @@ export const FAIL_SEQUENCE_RETRIES = {
 /** When the caller has given up (shutdown), the agent still says goodbye, briefly. */
 const DISCONNECT_AFTER_ABORT_MS = 5_000;
 
-/** The registration token (the `BUILDKITE_AGENT_TOKEN` of `agent-token-secret`), read when needed. */
-export type AgentTokenProvider = (signal: AbortSignal) => Promise<string>;
+/**
+ * The registration token (the `BUILDKITE_AGENT_TOKEN` of `agent-token-secret`), read when needed. A
+ * provider that caches may offer `invalidate`, called when Buildkite refuses the token (rotated Secret).
+ */
+export type AgentTokenProvider = ((signal: AbortSignal) => Promise<string>) & { invalidate?(): void };
 
 /** A provider that always gives the same token: for tests and for tokens given directly. */
 export function staticTokenProvider(token: string): AgentTokenProvider {
@@ -122,6 +125,8 @@ export class AgentJobFailer implements JobFailer {
       agent = await this.#register(unregistered, request, logger, signal);
       await this.#connect(agent, logger, signal);
     } catch (error) {
+      // The token was refused: the next failure reads the Secret again instead of the cached token.
+      if (isAgentApiError(error, 401)) this.#options.tokenProvider.invalidate?.();
       throw stepFailed("registering or connecting ephemeral agent", error, logger, signal);
     }
     try {

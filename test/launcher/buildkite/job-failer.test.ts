@@ -217,6 +217,18 @@ test("register: a refused registration token (401) stops at once", async () => {
   expect(clock.sleeps).toEqual([]);
 });
 
+test("register: a refused token makes a caching provider read the Secret again next time", async () => {
+  const job = fake.addJob();
+  let invalidated = 0;
+  const provider: AgentTokenProvider = Object.assign(async () => "rotated-away", {
+    invalidate: () => {
+      invalidated += 1;
+    },
+  });
+  await rejection(failer({ tokenProvider: provider }).failJob(requestFor(job), signal));
+  expect(invalidated).toBe(1);
+});
+
 test("register: 30 attempts, 10 s apart", async () => {
   const job = fake.addJob();
   failNext(30, 500, "register");
