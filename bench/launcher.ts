@@ -186,7 +186,13 @@ async function launcherRun(nodeFlags: readonly string[]): Promise<LauncherRun> {
   });
   const started = performance.now();
   try {
-    await until(() => jobCount() >= JOBS, 120_000);
+    await until(() => {
+      // A launcher that died would otherwise leave this waiting for the whole timeout.
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`the launcher exited early (${child.exitCode ?? child.signalCode})`);
+      }
+      return jobCount() >= JOBS;
+    }, 120_000);
     const seconds = (performance.now() - started) / 1000;
     const rssMb = peakRssMb(child.pid!);
     const latencies = output
@@ -201,8 +207,11 @@ async function launcherRun(nodeFlags: readonly string[]): Promise<LauncherRun> {
     process.stderr.write(output.slice(-4000));
     throw error;
   } finally {
-    child.kill("SIGTERM");
-    await new Promise((resolve) => child.once("exit", resolve));
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
   }
 }
 
