@@ -1,21 +1,29 @@
 /**
- * Rewrites the README's generated tables: configuration (between `<!-- config-table:start -->` and
- * `<!-- config-table:end -->`, from `src/config/schema.ts`) and error codes (from `src/errors.ts`). Run with `npm run docs`;
- * a test fails when the checked-in README is out of date.
+ * Rewrites the generated documentation: the README's configuration table (between
+ * `<!-- config-table:start -->` and `<!-- config-table:end -->`, from `src/config/schema.ts`) and
+ * error-code table (from `src/errors.ts`), and the chart's `values.schema.json` (from the same key
+ * table). Run with `npm run docs`; tests fail when a checked-in file is out of date.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { withConfigurationTable } from "../src/config/help.ts";
+import { chartValuesSchemaText } from "./chart-values-schema.ts";
 import { withErrorCodesTable } from "./readme-error-codes.ts";
 
-const README = join(dirname(fileURLToPath(import.meta.url)), "..", "README.md");
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-const before = existsSync(README) ? readFileSync(README, "utf8") : "";
-const after = withErrorCodesTable(withConfigurationTable(before));
-if (after === before) {
-  process.stdout.write("README.md: configuration and error-code tables are up to date\n");
-} else {
-  writeFileSync(README, after);
-  process.stdout.write("README.md: configuration and error-code tables rewritten\n");
+function rewrite(relativePath: string, update: (before: string) => string): void {
+  const path = join(ROOT, relativePath);
+  const before = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const after = update(before);
+  if (after === before) {
+    process.stdout.write(`${relativePath}: up to date\n`);
+  } else {
+    writeFileSync(path, after);
+    process.stdout.write(`${relativePath}: rewritten\n`);
+  }
 }
+
+rewrite("README.md", (readme) => withErrorCodesTable(withConfigurationTable(readme)));
+rewrite("charts/agent-stack-k8s/values.schema.json", () => chartValuesSchemaText());

@@ -83,12 +83,16 @@ function readZipEntry(
   if (zip.readUInt32LE(localHeader) !== LOCAL_FILE_HEADER) {
     throw new Error(`zip: no local header for ${name} at byte ${localHeader}`);
   }
-  const dataStart = localHeader + 30 + zip.readUInt16LE(localHeader + 26) + zip.readUInt16LE(localHeader + 28);
+  const dataStart =
+    localHeader + 30 + zip.readUInt16LE(localHeader + 26) + zip.readUInt16LE(localHeader + 28);
   const data = zip.subarray(dataStart, dataStart + compressedSize);
   let content: Buffer;
   if (method === 0) content = Buffer.from(data);
   else if (method === 8) content = inflateRawSync(data);
-  else throw new Error(`zip: ${name} uses compression method ${method}; only stored (0) and deflate (8) are read`);
+  else
+    throw new Error(
+      `zip: ${name} uses compression method ${method}; only stored (0) and deflate (8) are read`,
+    );
   if (crc32(content) !== crc) throw new Error(`zip: ${name} fails its CRC-32 check`);
   return content;
 }

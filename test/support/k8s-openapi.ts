@@ -52,6 +52,24 @@ export function propertyNames(definitionName: string): readonly string[] {
   return Object.keys(definitionNamed(definitionName).properties ?? {});
 }
 
+/**
+ * The definition of the object kind `apiVersion` + `kind` (e.g. `apps/v1` `Deployment` →
+ * `io.k8s.api.apps.v1.Deployment`), from the document's `x-kubernetes-group-version-kind`; `undefined`
+ * for a kind the document does not define (a custom resource).
+ */
+export function definitionForKind(apiVersion: string, kind: string): string | undefined {
+  const slash = apiVersion.lastIndexOf("/");
+  const group = slash === -1 ? "" : apiVersion.slice(0, slash);
+  const version = apiVersion.slice(slash + 1);
+  for (const [name, definition] of Object.entries(allDefinitions())) {
+    const kinds = definition["x-kubernetes-group-version-kind"] ?? [];
+    // List and watch-event definitions carry the same group-version-kind as several others.
+    if (name.startsWith("io.k8s.apimachinery.")) continue;
+    if (kinds.some((gvk) => gvk.group === group && gvk.version === version && gvk.kind === kind)) return name;
+  }
+  return undefined;
+}
+
 function allDefinitions(): Readonly<Record<string, SchemaNode>> {
   definitions ??= readDefinitions();
   return definitions;

@@ -29,6 +29,7 @@ import {
 export const JOB_DEFINITION = "io.k8s.api.batch.v1.Job";
 const POD_DEFINITION = "io.k8s.api.core.v1.Pod";
 const POD_SPEC_DEFINITION = "io.k8s.api.core.v1.PodSpec";
+const DEPLOYMENT_DEFINITION = "io.k8s.api.apps.v1.Deployment";
 
 interface RestartPolicyRule {
   /** A Job's pod must choose: the API server would default it to Always, which a Job refuses. */
@@ -38,6 +39,7 @@ interface RestartPolicyRule {
 
 const JOB_RESTART: RestartPolicyRule = { required: true, supported: ["OnFailure", "Never"] };
 const POD_RESTART: RestartPolicyRule = { required: false, supported: ["Always", "OnFailure", "Never"] };
+const DEPLOYMENT_RESTART: RestartPolicyRule = { required: false, supported: ["Always"] };
 const PULL_POLICIES = ["Always", "IfNotPresent", "Never"];
 /** An init container may only set `Always`, which makes it a native sidecar. */
 const INIT_CONTAINER_RESTART_POLICIES = ["Always"];
@@ -60,6 +62,8 @@ export function semanticProblems(value: unknown, definitionName: string): string
       return podProblems(value);
     case POD_SPEC_DEFINITION:
       return podSpecProblems(value, "", POD_RESTART);
+    case DEPLOYMENT_DEFINITION:
+      return deploymentProblems(value);
     default:
       return [];
   }
@@ -73,6 +77,17 @@ function jobProblems(job: Record<string, unknown>): string[] {
     ...objectMetaProblems(metadata, "metadata"),
     ...objectMetaProblems(asRecord(template.metadata), "spec.template.metadata"),
     ...podSpecProblems(asRecord(template.spec), "spec.template.spec", JOB_RESTART),
+  ];
+}
+
+function deploymentProblems(deployment: Record<string, unknown>): string[] {
+  const metadata = asRecord(deployment.metadata);
+  const template = asRecord(asRecord(deployment.spec).template);
+  return [
+    ...objectMetaProblems(metadata, "metadata"),
+    ...objectMetaProblems(asRecord(template.metadata), "spec.template.metadata"),
+    // A Deployment's pods must restart: Always is the only policy apps/v1 accepts.
+    ...podSpecProblems(asRecord(template.spec), "spec.template.spec", DEPLOYMENT_RESTART),
   ];
 }
 

@@ -127,6 +127,9 @@ seccompProfile:
 {{- if hasKey $config "buildkite-token" -}}
 {{- fail "config.buildkite-token would put the GraphQL token in a ConfigMap: set graphqlToken (or agentStackSecret) instead" -}}
 {{- end -}}
+{{- if and (not .Values.agentStackSecret) (not (index $config "org")) -}}
+{{- fail "config.org must be set: the slug of your Buildkite organization (or give ORG in agentStackSecret)" -}}
+{{- end -}}
 {{- $_ := set $config "namespace" .Release.Namespace -}}
 {{- $_ := set $config "agent-token-secret" (include "ask.agentTokenSecret" .) -}}
 {{- if not (index $config "id") -}}

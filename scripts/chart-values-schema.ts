@@ -1,0 +1,233 @@
+/**
+ * The chart's `values.schema.json`, built from the configuration key table so that `helm install`
+ * refuses exactly the `config` the stack would refuse (an unknown key, a string for a number…) before
+ * anything starts, and documents every key. `npm run docs` writes it; a test fails when it is stale.
+ */
+import { formatDuration } from "../src/config/duration.ts";
+import { CONFIG_KEYS, type KeySpec } from "../src/config/schema.ts";
+
+type Schema = Record<string, unknown>;
+
+const DURATION_PATTERN = "^[-+]?(0|([0-9]*(\\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+)$";
+/** Keys the chart sets itself; a value given for them is checked by the templates. */
+const CHART_SET = new Set(["namespace", "agent-token-secret", "id"]);
+
+function configKeySchema(spec: KeySpec): Schema {
+  const description = CHART_SET.has(spec.key)
+    ? `${spec.description} (the chart sets it; see values.yaml)`
+    : spec.description;
+  const type = spec.type;
+  switch (type.kind) {
+    case "string":
+      return { type: "string", description, default: type.default };
+    case "bool":
+      return { type: "boolean", description, default: type.default };
+    case "int":
+      return {
+        type: "integer",
+        description,
+        default: type.default,
+        ...(type.min === undefined ? {} : { minimum: type.min }),
+        ...(type.max === undefined ? {} : { maximum: type.max }),
+      };
+    case "port":
+      return { type: "integer", description, default: type.default, minimum: 0, maximum: 65535 };
+    case "duration":
+      return {
+        type: "string",
+        description,
+        default: formatDuration(type.default),
+        pattern: DURATION_PATTERN,
+      };
+    case "stringList":
+      return { type: "array", description, default: [...type.default], items: { type: "string" } };
+    case "enum":
+      return { type: "string", description, default: type.default, enum: [...type.values] };
+    case "structured":
+      return { type: "object", description: `${description} (${type.shape})` };
+  }
+}
+
+function configSchema(): Schema {
+  const properties: Record<string, Schema> = {};
+  for (const spec of CONFIG_KEYS as readonly KeySpec[]) {
+    if (spec.inFile === false) continue;
+    properties[spec.key] = configKeySchema(spec);
+  }
+  return {
+    type: "object",
+    description:
+      "The stack's configuration (upstream key names), written to the ConfigMap as config.yaml. Unknown keys are refused, as the stack refuses them.",
+    additionalProperties: false,
+    properties,
+  };
+}
+
+const stringMap: Schema = { type: "object", additionalProperties: { type: "string" } };
+const quantity: Schema = { type: ["string", "number"] };
+const resources: Schema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    requests: { type: "object", additionalProperties: quantity },
+    limits: { type: "object", additionalProperties: quantity },
+  },
+};
+const metadata: Schema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { labels: stringMap, annotations: stringMap },
+};
+const nonNegativeInteger: Schema = { type: "integer", minimum: 0 };
+const duration: Schema = { type: "string", pattern: DURATION_PATTERN };
+/** Pod labels the chart's selectors own. */
+const RESERVED_LABELS = [
+  "app",
+  "app.kubernetes.io/name",
+  "app.kubernetes.io/instance",
+  "app.kubernetes.io/component",
+];
+
+export function chartValuesSchema(): Schema {
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    title: "agent-stack-k8s chart values",
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      agentToken: {
+        type: "string",
+        description: "Buildkite agent registration token (BUILDKITE_AGENT_TOKEN)",
+      },
+      graphqlToken: {
+        type: "string",
+        description: "Buildkite API token with GraphQL scope (BUILDKITE_TOKEN)",
+      },
+      agentStackSecret: {
+        type: "string",
+        description:
+          "An existing Secret with BUILDKITE_AGENT_TOKEN and BUILDKITE_TOKEN, instead of the two tokens",
+      },
+      image: {
+        type: "string",
+        description: "Image of the launcher, webhook and certs; empty: the chart's appVersion",
+      },
+      imagePullPolicy: { type: "string", enum: ["Always", "IfNotPresent", "Never"] },
+      imagePullSecrets: {
+        type: "array",
+        items: { type: "object", required: ["name"], properties: { name: { type: "string" } } },
+      },
+      nameOverride: { type: "string" },
+      fullnameOverride: { type: "string" },
+      config: configSchema(),
+      labels: {
+        ...stringMap,
+        description: "Extra pod labels",
+        propertyNames: { not: { enum: RESERVED_LABELS } },
+      },
+      annotations: { ...stringMap, description: "Extra pod annotations" },
+      nodeSelector: stringMap,
+      tolerations: { type: "array", items: { type: "object" } },
+      secretsMetadata: metadata,
+      serviceAccountMetadata: metadata,
+      controllerEnv: {
+        type: "array",
+        description: "Extra environment variables of the launcher (Kubernetes EnvVar)",
+        items: { type: "object", required: ["name"], properties: { name: { type: "string", minLength: 1 } } },
+      },
+      resources: { ...resources, description: "The launcher container's resources" },
+      launcher: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          replicas: nonNegativeInteger,
+          port: { type: "integer", minimum: 1, maximum: 65535 },
+          nodeOptions: { type: "string", description: "NODE_OPTIONS of the launcher" },
+          affinity: { type: "object" },
+          priorityClassName: { type: "string" },
+        },
+      },
+      webhook: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          replicas: nonNegativeInteger,
+          port: { type: "integer", minimum: 1, maximum: 65535 },
+          timeoutSeconds: { type: "integer", minimum: 2, maximum: 30 },
+          failurePolicy: { type: "string", enum: ["Fail", "Ignore"] },
+          namespaces: { type: "array", items: { type: "string", minLength: 1 } },
+          namespaceSelector: { type: "object" },
+          resources,
+          preStopSleepSeconds: nonNegativeInteger,
+          podDisruptionBudget: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              enabled: { type: "boolean" },
+              maxUnavailable: { type: ["integer", "string"] },
+            },
+          },
+          affinity: { type: "object" },
+          priorityClassName: { type: "string" },
+        },
+      },
+      certificates: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          mode: { type: "string", enum: ["selfManaged", "certManager", "provided"] },
+          selfManaged: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              caValidity: duration,
+              servingValidity: duration,
+              checkInterval: duration,
+              resources,
+            },
+          },
+          certManager: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              issuerRef: {
+                type: "object",
+                additionalProperties: false,
+                properties: { name: { type: "string" }, kind: { type: "string" }, group: { type: "string" } },
+              },
+              duration: duration,
+              renewBefore: duration,
+            },
+          },
+          provided: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              secretName: { type: "string" },
+              caBundle: { type: "string", pattern: "^([A-Za-z0-9+/=\\s]*)$" },
+            },
+          },
+        },
+      },
+      monitoring: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          podMonitor: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              deploy: { type: "boolean" },
+              scrapeInterval: { type: "string" },
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** The file's text, as written and as the freshness test compares it. */
+export function chartValuesSchemaText(): string {
+  return `${JSON.stringify(chartValuesSchema(), null, 2)}\n`;
+}

@@ -1,0 +1,710 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { chartValuesSchemaText } from "../../scripts/chart-values-schema.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { runHelm } from "../support/helm.ts";
+import { dns1123LabelErrors } from "../support/k8s-names.ts";
+import { definitionForKind } from "../support/k8s-openapi.ts";
+import { validateK8sObject } from "../support/k8s-validate.ts";
+import { allows, rulesOf, type Subject } from "./rbac.ts";
+import {
+  CHART,
+  HELM,
+  type K8sObject,
+  NAMESPACE,
+  objectsOfKind,
+  oneOf,
+  RELEASE,
+  renderChart,
+  renderObjects,
+  SKIP_REASON,
+} from "./render.ts";
+
+const VALUES_FILES = readdirSync(join(CHART, "ci"))
+  .filter((name) => name.endsWith("-values.yaml"))
+  .map((name) => `ci/${name}`)
+  .sort();
+const DEFAULTS = "ci/default-values.yaml";
+const FULLNAME = `${RELEASE}-agent-stack-k8s`;
+/** Custom resources the chart may render; everything else must be in the Kubernetes OpenAPI document. */
+const CUSTOM_KINDS = new Set([
+  "cert-manager.io/v1 Issuer",
+  "cert-manager.io/v1 Certificate",
+  "monitoring.coreos.com/v1 PodMonitor",
+]);
+
+type Container = {
+  name: string;
+  image: string;
+  args?: string[];
+  env?: { name: string; value?: string }[];
+  envFrom?: { secretRef?: { name: string } }[];
+  ports?: { name: string; containerPort: number }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  securityContext?: Record<string, unknown>;
+  readinessProbe?: { httpGet: { path: string; port: string; scheme?: string } };
+  livenessProbe?: { httpGet: { path: string; port: string; scheme?: string } };
+};
+type PodSpec = {
+  serviceAccountName: string;
+  containers: Container[];
+  initContainers?: Container[];
+  volumes: {
+    name: string;
+    configMap?: { name: string };
+    secret?: { secretName: string };
+    emptyDir?: unknown;
+  }[];
+  securityContext?: Record<string, unknown>;
+};
+
+function podSpec(deployment: K8sObject): PodSpec {
+  return (deployment.spec as { template: { spec: PodSpec } }).template.spec;
+}
+function podLabels(deployment: K8sObject): Record<string, string> {
+  return (deployment.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata
+    .labels;
+}
+function allContainers(deployment: K8sObject): Container[] {
+  const spec = podSpec(deployment);
+  return [...(spec.initContainers ?? []), ...spec.containers];
+}
+function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([key, value]) => labels[key] === value);
+}
+function webhookOf(objects: readonly K8sObject[]): Record<string, unknown> & { name: string } {
+  const configuration = oneOf(objects, "MutatingWebhookConfiguration");
+  const webhooks = configuration.webhooks as (Record<string, unknown> & { name: string })[];
+  expect(webhooks).toHaveLength(1);
+  return webhooks[0] as Record<string, unknown> & { name: string };
+}
+function configFile(objects: readonly K8sObject[]): string {
+  return (oneOf(objects, "ConfigMap").data as Record<string, string>)["config.yaml"] as string;
+}
+
+describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
+  const rendered = new Map<string, readonly K8sObject[]>();
+  const objects = (file: string) => rendered.get(file) ?? [];
+
+  beforeAll(() => {
+    for (const file of VALUES_FILES) rendered.set(file, renderObjects({ valuesFiles: [file] }));
+  }, 60_000);
+
+  it("has values files for the cases that matter", () => {
+    expect(VALUES_FILES).toEqual(
+      expect.arrayContaining([
+        DEFAULTS,
+        "ci/cert-manager-values.yaml",
+        "ci/provided-values.yaml",
+        "ci/existing-secret-values.yaml",
+      ]),
+    );
+  });
+
+  it.each(VALUES_FILES)("passes helm lint --strict with %s", (file) => {
+    const result = runHelm(HELM as string, [
+      "lint",
+      "--strict",
+      CHART,
+      "--namespace",
+      NAMESPACE,
+      "--values",
+      join(CHART, file),
+    ]);
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+  });
+
+  it.each(VALUES_FILES)("renders only objects Kubernetes accepts, with %s", (file) => {
+    for (const object of objects(file)) {
+      const where = `${object.kind} ${object.metadata.name}`;
+      const definition = definitionForKind(object.apiVersion, object.kind);
+      if (definition === undefined) {
+        expect(
+          CUSTOM_KINDS.has(`${object.apiVersion} ${object.kind}`),
+          `${where}: unknown kind ${object.apiVersion}`,
+        ).toBe(true);
+        continue;
+      }
+      const problems = validateK8sObject(object, definition);
+      expect(problems, `${where} would be rejected:\n  ${problems.join("\n  ")}`).toEqual([]);
+      expect(dns1123LabelErrors(object.metadata.name), `${where}: name`).toEqual([]);
+      if (
+        object.kind !== "ClusterRole" &&
+        object.kind !== "ClusterRoleBinding" &&
+        object.kind !== "MutatingWebhookConfiguration"
+      ) {
+        expect(object.metadata.namespace, `${where}: namespace`).toBe(NAMESPACE);
+      }
+    }
+  });
+
+  it("renders the same objects twice (no random names or values)", () => {
+    expect(renderObjects({ valuesFiles: [DEFAULTS] })).toEqual(objects(DEFAULTS));
+  });
+
+  describe("the MutatingWebhookConfiguration", () => {
+    it("expands labelled batch/v1 Jobs on CREATE, safely", () => {
+      const webhook = webhookOf(objects(DEFAULTS));
+      expect(webhook.rules).toEqual([
+        {
+          apiGroups: ["batch"],
+          apiVersions: ["v1"],
+          resources: ["jobs"],
+          operations: ["CREATE"],
+          scope: "Namespaced",
+        },
+      ]);
+      expect(webhook.objectSelector).toEqual({ matchLabels: { "buildkite.com/expand": "true" } });
+      expect(webhook.failurePolicy).toBe("Fail");
+      expect(webhook.sideEffects).toBe("None");
+      expect(webhook.reinvocationPolicy).toBe("IfNeeded");
+      expect(webhook.timeoutSeconds).toBe(10);
+      expect(webhook.admissionReviewVersions).toEqual(["v1"]);
+    });
+
+    it("limits itself to the release namespace by default, or to the namespaces listed", () => {
+      expect(webhookOf(objects(DEFAULTS)).namespaceSelector).toEqual({
+        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [NAMESPACE] }],
+      });
+      expect(webhookOf(objects("ci/cert-manager-values.yaml")).namespaceSelector).toEqual({
+        matchExpressions: [
+          { key: "kubernetes.io/metadata.name", operator: "In", values: ["buildkite", "ci-jobs"] },
+        ],
+      });
+      expect(webhookOf(objects("ci/provided-values.yaml")).namespaceSelector).toEqual({
+        matchLabels: { "buildkite.com/jobs": "true" },
+      });
+    });
+
+    it("takes timeoutSeconds from values, and the server answers within it", () => {
+      const rendered = objects("ci/provided-values.yaml");
+      expect(webhookOf(rendered).timeoutSeconds).toBe(5);
+      const server = podSpec(oneOf(rendered, "Deployment", `${FULLNAME}-webhook`)).containers.find(
+        (container) => container.name === "webhook",
+      );
+      expect(server?.args).toContain("--request-timeout=4s");
+    });
+
+    it.each(VALUES_FILES)("calls the webhook Service on a port it serves, with %s", (file) => {
+      const rendered = objects(file);
+      const service = (
+        webhookOf(rendered).clientConfig as {
+          service: { name: string; namespace: string; port: number; path: string };
+        }
+      ).service;
+      expect(service.namespace).toBe(NAMESPACE);
+      expect(service.path).toBe("/mutate");
+      const target = oneOf(rendered, "Service", service.name);
+      const port = (target.spec as { ports: { port: number; targetPort: string }[] }).ports.find(
+        (p) => p.port === service.port,
+      );
+      expect(port, "the Service has the port the configuration names").toBeDefined();
+      const selector = (target.spec as { selector: Record<string, string> }).selector;
+      const backends = objectsOfKind(rendered, "Deployment").filter((deployment) =>
+        selects(selector, podLabels(deployment)),
+      );
+      expect(backends.map((deployment) => deployment.metadata.name)).toEqual([`${service.name}`]);
+      const served = podSpec(backends[0] as K8sObject).containers.flatMap(
+        (container) => container.ports ?? [],
+      );
+      expect(served.map((p) => p.name)).toContain(port?.targetPort);
+    });
+
+    it("gets its caBundle from the certificate mode", () => {
+      const selfManaged = objects(DEFAULTS);
+      const certs = podSpec(oneOf(selfManaged, "Deployment", `${FULLNAME}-webhook`)).initContainers?.[0];
+      const configurationName = oneOf(selfManaged, "MutatingWebhookConfiguration").metadata.name;
+      expect(certs?.args).toContain(`--webhook-configuration=${configurationName}`);
+      expect(webhookOf(selfManaged).clientConfig).not.toHaveProperty("caBundle");
+
+      const certManager = objects("ci/cert-manager-values.yaml");
+      const certificate = oneOf(certManager, "Certificate");
+      expect(oneOf(certManager, "MutatingWebhookConfiguration").metadata.annotations).toEqual({
+        "cert-manager.io/inject-ca-from": `${NAMESPACE}/${certificate.metadata.name}`,
+      });
+      const dnsNames = (certificate.spec as { dnsNames: string[] }).dnsNames;
+      expect(dnsNames).toContain(`${FULLNAME}-webhook.${NAMESPACE}.svc`);
+
+      const provided = objects("ci/provided-values.yaml");
+      expect((webhookOf(provided).clientConfig as { caBundle: string }).caBundle).toMatch(/^LS0t/);
+    });
+  });
+
+  describe("RBAC", () => {
+    /** The service account the component's pods run as. */
+    const subjectOf = (rendered: readonly K8sObject[], component: string): Subject => {
+      const deployment = objectsOfKind(rendered, "Deployment").find(
+        (object) => podLabels(object)["app.kubernetes.io/component"] === component,
+      );
+      if (deployment === undefined) throw new Error(`no ${component} Deployment`);
+      return { serviceAccount: podSpec(deployment).serviceAccountName, namespace: NAMESPACE };
+    };
+
+    it.each(VALUES_FILES)("has no wildcard and no cluster-wide secret access, with %s", (file) => {
+      const roles = objects(file).filter((object) => object.kind === "Role" || object.kind === "ClusterRole");
+      expect(roles.length).toBeGreaterThan(0);
+      for (const role of roles) {
+        for (const rule of rulesOf(role)) {
+          const values = [
+            ...(rule.apiGroups ?? []),
+            ...(rule.resources ?? []),
+            ...rule.verbs,
+            ...(rule.resourceNames ?? []),
+          ];
+          expect(
+            values.filter((value) => value.includes("*")),
+            `${role.kind} ${role.metadata.name}`,
+          ).toEqual([]);
+          if (role.kind === "ClusterRole") {
+            expect(rule.resources, `${role.metadata.name} is cluster-wide`).toEqual([
+              "mutatingwebhookconfigurations",
+            ]);
+            expect(rule.resourceNames).toEqual([
+              oneOf(objects(file), "MutatingWebhookConfiguration").metadata.name,
+            ]);
+          }
+          if (
+            rule.resources?.includes("secrets") &&
+            !(rule.verbs.length === 1 && rule.verbs[0] === "create")
+          ) {
+            expect(rule.resourceNames?.length, `${role.metadata.name}: secrets only by name`).toBeGreaterThan(
+              0,
+            );
+          }
+        }
+      }
+      for (const binding of objectsOfKind(objects(file), "ClusterRoleBinding")) {
+        expect((binding.roleRef as { kind: string }).kind).toBe("ClusterRole");
+      }
+    });
+
+    it.each(VALUES_FILES)("lets the launcher make every call it makes, and no more, with %s", (file) => {
+      const rendered = objects(file);
+      const launcher = subjectOf(rendered, "launcher");
+      const tokenSecret = (parse(configFile(rendered)) as Record<string, string>)[
+        "agent-token-secret"
+      ] as string;
+      const ns = NAMESPACE;
+      const needed = [
+        ...["get", "list", "watch", "create", "patch", "delete"].map((verb) => ({
+          verb,
+          group: "batch",
+          resource: "jobs",
+          namespace: ns,
+        })),
+        { verb: "list", group: "", resource: "pods", namespace: ns },
+        { verb: "watch", group: "", resource: "pods", namespace: ns },
+        { verb: "list", group: "", resource: "events", namespace: ns },
+        { verb: "get", group: "", resource: "secrets", name: tokenSecret, namespace: ns },
+      ];
+      for (const request of needed)
+        expect(allows(rendered, launcher, request), JSON.stringify(request)).toBe(true);
+      const refused = [
+        { verb: "get", group: "", resource: "secrets", name: "someone-elses", namespace: ns },
+        { verb: "list", group: "", resource: "secrets", namespace: ns },
+        { verb: "create", group: "batch", resource: "jobs", namespace: "default" },
+        { verb: "delete", group: "", resource: "pods", namespace: ns },
+        { verb: "create", group: "", resource: "pods", namespace: ns },
+        { verb: "update", group: "batch", resource: "jobs", namespace: ns },
+        { verb: "patch", group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations" },
+      ];
+      for (const request of refused)
+        expect(allows(rendered, launcher, request), JSON.stringify(request)).toBe(false);
+    });
+
+    it("lets the webhook read PodTemplates, and keep its certificates only in selfManaged mode", () => {
+      for (const file of VALUES_FILES) {
+        const rendered = objects(file);
+        const webhook = subjectOf(rendered, "webhook");
+        expect(
+          allows(rendered, webhook, {
+            verb: "list",
+            group: "",
+            resource: "podtemplates",
+            namespace: NAMESPACE,
+          }),
+        ).toBe(true);
+        expect(
+          allows(rendered, webhook, {
+            verb: "watch",
+            group: "",
+            resource: "podtemplates",
+            namespace: NAMESPACE,
+          }),
+        ).toBe(true);
+        expect(
+          allows(rendered, webhook, {
+            verb: "create",
+            group: "batch",
+            resource: "jobs",
+            namespace: NAMESPACE,
+          }),
+        ).toBe(false);
+        expect(
+          allows(rendered, webhook, {
+            verb: "get",
+            group: "",
+            resource: "secrets",
+            name: "buildkite-secrets",
+            namespace: NAMESPACE,
+          }),
+        ).toBe(false);
+      }
+      const selfManaged = objects(DEFAULTS);
+      const webhook = subjectOf(selfManaged, "webhook");
+      const tlsSecret = `${FULLNAME}-webhook-tls`;
+      const configuration = oneOf(selfManaged, "MutatingWebhookConfiguration").metadata.name;
+      for (const verb of ["get", "update"]) {
+        expect(
+          allows(selfManaged, webhook, {
+            verb,
+            group: "",
+            resource: "secrets",
+            name: tlsSecret,
+            namespace: NAMESPACE,
+          }),
+        ).toBe(true);
+      }
+      expect(
+        allows(selfManaged, webhook, {
+          verb: "create",
+          group: "",
+          resource: "secrets",
+          namespace: NAMESPACE,
+        }),
+      ).toBe(true);
+      expect(
+        allows(selfManaged, webhook, {
+          verb: "get",
+          group: "",
+          resource: "secrets",
+          name: `${FULLNAME}-secrets`,
+          namespace: NAMESPACE,
+        }),
+      ).toBe(false);
+      for (const verb of ["get", "patch"]) {
+        const request = {
+          verb,
+          group: "admissionregistration.k8s.io",
+          resource: "mutatingwebhookconfigurations",
+        };
+        expect(allows(selfManaged, webhook, { ...request, name: configuration })).toBe(true);
+        expect(allows(selfManaged, webhook, { ...request, name: "another-webhook" })).toBe(false);
+      }
+      for (const file of ["ci/cert-manager-values.yaml", "ci/provided-values.yaml"]) {
+        const rendered = objects(file);
+        expect(
+          allows(rendered, subjectOf(rendered, "webhook"), {
+            verb: "create",
+            group: "",
+            resource: "secrets",
+            namespace: NAMESPACE,
+          }),
+        ).toBe(false);
+        expect(objectsOfKind(rendered, "ClusterRole")).toEqual([]);
+      }
+    });
+  });
+
+  describe("the configuration file", () => {
+    it.each(VALUES_FILES)("is one both the launcher and the webhook accept, with %s", (file) => {
+      const rendered = objects(file);
+      const text = configFile(rendered);
+      const env = { CONFIG: "/etc/agent-stack-k8s/config.yaml", BUILDKITE_TOKEN: "token", ORG: "my-org" };
+      for (const subcommand of ["launcher", "webhook"]) {
+        const loaded = loadConfig({ args: [], env, subcommand, readFile: () => text });
+        expect(loaded.config.namespace).toBe(NAMESPACE);
+      }
+    });
+
+    it("names the Secret that is rendered or given, this stack's id, and keeps the values' keys", () => {
+      const config = parse(configFile(objects(DEFAULTS))) as Record<string, unknown>;
+      expect(config).toMatchObject({
+        namespace: NAMESPACE,
+        "agent-token-secret": `${FULLNAME}-secrets`,
+        id: FULLNAME,
+        org: "my-org",
+        tags: ["queue=kubernetes"],
+      });
+      oneOf(objects(DEFAULTS), "Secret", `${FULLNAME}-secrets`);
+      const existing = objects("ci/existing-secret-values.yaml");
+      expect(parse(configFile(existing))).toMatchObject({
+        "agent-token-secret": "buildkite-secrets",
+        "max-in-flight": 50,
+      });
+      expect(objectsOfKind(existing, "Secret")).toEqual([]);
+      expect(parse(configFile(objects("ci/monitoring-values.yaml")))).toMatchObject({ id: "stack-a" });
+    });
+
+    it("stores the tokens in upstream's Secret format", () => {
+      const secret = oneOf(objects(DEFAULTS), "Secret");
+      const data = secret.data as Record<string, string>;
+      expect(Buffer.from(data.BUILDKITE_AGENT_TOKEN as string, "base64").toString()).toBe(
+        "agent-token-for-tests",
+      );
+      expect(Buffer.from(data.BUILDKITE_TOKEN as string, "base64").toString()).toBe(
+        "graphql-token-for-tests",
+      );
+    });
+  });
+
+  describe("the Deployments", () => {
+    it.each(VALUES_FILES)("refer only to objects that exist, with %s", (file) => {
+      const rendered = objects(file);
+      const config = parse(configFile(rendered)) as Record<string, string>;
+      for (const deployment of objectsOfKind(rendered, "Deployment")) {
+        const spec = podSpec(deployment);
+        oneOf(rendered, "ServiceAccount", spec.serviceAccountName);
+        for (const volume of spec.volumes) {
+          if (volume.configMap) oneOf(rendered, "ConfigMap", volume.configMap.name);
+        }
+        for (const container of allContainers(deployment)) {
+          for (const source of container.envFrom ?? []) {
+            if (source.secretRef) expect(source.secretRef.name).toBe(config["agent-token-secret"]);
+          }
+          const mounts = new Set((container.volumeMounts ?? []).map((mount) => mount.name));
+          for (const mount of mounts) expect(spec.volumes.map((volume) => volume.name)).toContain(mount);
+          expect(container.env).toContainEqual({ name: "CONFIG", value: "/etc/agent-stack-k8s/config.yaml" });
+        }
+        const selector = (deployment.spec as { selector: { matchLabels: Record<string, string> } }).selector
+          .matchLabels;
+        expect(selects(selector, podLabels(deployment))).toBe(true);
+      }
+    });
+
+    it.each(VALUES_FILES)(
+      "run every container non-root, read-only, without capabilities, with %s",
+      (file) => {
+        for (const deployment of objectsOfKind(objects(file), "Deployment")) {
+          expect(podSpec(deployment).securityContext).toMatchObject({
+            runAsNonRoot: true,
+            seccompProfile: { type: "RuntimeDefault" },
+          });
+          for (const container of allContainers(deployment)) {
+            expect(container.securityContext, `${deployment.metadata.name}/${container.name}`).toEqual({
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              runAsNonRoot: true,
+              capabilities: { drop: ["ALL"] },
+              seccompProfile: { type: "RuntimeDefault" },
+            });
+          }
+        }
+      },
+    );
+
+    it("probe the health and readiness endpoints on the ports the processes serve", () => {
+      const rendered = objects(DEFAULTS);
+      const launcher = podSpec(oneOf(rendered, "Deployment", `${FULLNAME}-launcher`))
+        .containers[0] as Container;
+      expect(launcher.args).toEqual(["launcher", "--port", "8080"]);
+      expect(launcher.ports).toContainEqual({ name: "http", containerPort: 8080, protocol: "TCP" });
+      expect(launcher.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "http" });
+      expect(launcher.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http" });
+      const webhook = podSpec(oneOf(rendered, "Deployment", `${FULLNAME}-webhook`)).containers.find(
+        (c) => c.name === "webhook",
+      ) as Container;
+      expect(webhook.args).toContain("--port=8443");
+      expect(webhook.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "https", scheme: "HTTPS" });
+    });
+
+    it("run two spread webhook replicas behind a PodDisruptionBudget, and one launcher", () => {
+      const rendered = objects(DEFAULTS);
+      const webhook = oneOf(rendered, "Deployment", `${FULLNAME}-webhook`);
+      const spec = webhook.spec as {
+        replicas: number;
+        template: { spec: { affinity: Record<string, unknown> } };
+      };
+      expect(spec.replicas).toBe(2);
+      expect(spec.template.spec.affinity).toHaveProperty("podAntiAffinity");
+      const budget = oneOf(rendered, "PodDisruptionBudget");
+      expect(budget.spec).toMatchObject({ maxUnavailable: 1 });
+      expect(
+        selects(
+          (budget.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels,
+          podLabels(webhook),
+        ),
+      ).toBe(true);
+      expect(
+        selects(
+          (budget.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels,
+          podLabels(oneOf(rendered, "Deployment", `${FULLNAME}-launcher`)),
+        ),
+      ).toBe(false);
+      expect(
+        (oneOf(rendered, "Deployment", `${FULLNAME}-launcher`).spec as { replicas: number }).replicas,
+      ).toBe(1);
+    });
+
+    it("give selfManaged webhooks their certificates before they start, and keep them renewed", () => {
+      const spec = podSpec(oneOf(objects(DEFAULTS), "Deployment", `${FULLNAME}-webhook`));
+      const init = spec.initContainers?.[0] as Container;
+      expect(init.args?.slice(0, 1)).toEqual(["certs"]);
+      expect(init.args).toContain(`--secret=${FULLNAME}-webhook-tls`);
+      expect(init.args).toContain(`--service=${FULLNAME}-webhook`);
+      expect(init.args).toContain("--out-dir=/tls");
+      const renewer = spec.containers.find((container) => container.name === "certs") as Container;
+      expect(renewer.args).toEqual(expect.arrayContaining(["certs", "--watch", "--out-dir=/tls"]));
+      const provided = podSpec(
+        oneOf(objects("ci/provided-values.yaml"), "Deployment", `${FULLNAME}-webhook`),
+      );
+      expect(provided.initContainers).toBeUndefined();
+      expect(provided.volumes).toContainEqual({ name: "tls", secret: { secretName: "my-webhook-tls" } });
+    });
+
+    it("use the chart's appVersion as the default image, or the image given", () => {
+      const version = (
+        JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+          version: string;
+        }
+      ).version;
+      for (const deployment of objectsOfKind(objects(DEFAULTS), "Deployment")) {
+        for (const container of allContainers(deployment)) {
+          expect(container.image).toBe(`ghcr.io/agent-stack-k8s/agent-stack-k8s:${version}`);
+        }
+      }
+      for (const deployment of objectsOfKind(objects("ci/existing-secret-values.yaml"), "Deployment")) {
+        for (const container of allContainers(deployment))
+          expect(container.image).toBe("registry.example.com/agent-stack-k8s:1.2.3");
+      }
+    });
+
+    it("restart the launcher when its configuration changes", () => {
+      const annotationsOf = (objects: readonly K8sObject[]) =>
+        (
+          oneOf(objects, "Deployment", `${FULLNAME}-launcher`).spec as {
+            template: { metadata: { annotations: Record<string, string> } };
+          }
+        ).template.metadata.annotations;
+      const before = annotationsOf(objects(DEFAULTS));
+      const after = annotationsOf(
+        renderObjects({ valuesFiles: [DEFAULTS], values: { config: { "max-in-flight": 3 } } }),
+      );
+      expect(after["checksum/config"]).not.toBe(before["checksum/config"]);
+      expect(after["checksum/secrets"]).toBe(before["checksum/secrets"]);
+    });
+  });
+
+  it("keeps every name a valid DNS label with a long fullname", () => {
+    const rendered = objects("ci/monitoring-values.yaml");
+    for (const object of rendered)
+      expect(dns1123LabelErrors(object.metadata.name), object.metadata.name).toEqual([]);
+    expect(new Set(rendered.map((object) => `${object.kind}/${object.metadata.name}`)).size).toBe(
+      rendered.length,
+    );
+    oneOf(rendered, "PodMonitor");
+  });
+
+  describe("refuses bad values with a message that says what to do", () => {
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ["no tokens", { config: { org: "my-org" } }, /agentToken must be set/],
+      ["no GraphQL token", { agentToken: "a", config: { org: "my-org" } }, /graphqlToken must be set/],
+      [
+        "a Secret and tokens",
+        { agentStackSecret: "s", agentToken: "a", config: { org: "x" } },
+        /either agentStackSecret .* or agentToken and graphqlToken/,
+      ],
+      ["no organization", { agentToken: "a", graphqlToken: "b" }, /config\.org must be set/],
+      [
+        "an unknown config key",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x", "max-in-flite": 3 } },
+        /config: Additional property max-in-flite is not allowed/,
+      ],
+      [
+        "a config value of the wrong type",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x", "max-in-flight": "5" } },
+        /config\.max-in-flight: Invalid type\. Expected: integer/,
+      ],
+      [
+        "a bad duration",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x", "poll-interval": "5 seconds" } },
+        /config\.poll-interval: Does not match pattern/,
+      ],
+      [
+        "another namespace",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x", namespace: "other" } },
+        /config\.namespace is "other", but .* release namespace "buildkite"/,
+      ],
+      [
+        "the GraphQL token in the ConfigMap",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x", "buildkite-token": "t" } },
+        /set graphqlToken \(or agentStackSecret\) instead/,
+      ],
+      [
+        "provided without a Secret",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x" }, certificates: { mode: "provided" } },
+        /certificates\.provided\.secretName is required/,
+      ],
+      [
+        "provided without a caBundle",
+        {
+          agentToken: "a",
+          graphqlToken: "b",
+          config: { org: "x" },
+          certificates: { mode: "provided", provided: { secretName: "s" } },
+        },
+        /certificates\.provided\.caBundle is required/,
+      ],
+      [
+        "an unknown certificate mode",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x" }, certificates: { mode: "vault" } },
+        /certificates\.mode: .*must be one of/,
+      ],
+      [
+        "a PodMonitor without a metrics port",
+        {
+          agentToken: "a",
+          graphqlToken: "b",
+          config: { org: "x", "prometheus-port": 0 },
+          monitoring: { podMonitor: { deploy: true } },
+        },
+        /needs config\.prometheus-port/,
+      ],
+      [
+        "a reserved pod label",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x" }, labels: { app: "mine" } },
+        /labels/,
+      ],
+      [
+        "a timeout kube-apiserver refuses",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x" }, webhook: { timeoutSeconds: 31 } },
+        /webhook\.timeoutSeconds: Must be less than or equal to 30/,
+      ],
+    ];
+    it.each(cases)("%s", (_name, values, message) => {
+      const rendered = renderChart({ values });
+      expect(rendered.ok).toBe(false);
+      if (!rendered.ok) expect(rendered.error).toMatch(message);
+    });
+  });
+});
+
+describe("the chart's files", () => {
+  it("has a values.schema.json generated from the configuration keys (npm run docs)", () => {
+    expect(readFileSync(join(CHART, "values.schema.json"), "utf8")).toBe(chartValuesSchemaText());
+  });
+
+  it("is versioned with the package", () => {
+    const chart = parse(readFileSync(join(CHART, "Chart.yaml"), "utf8")) as {
+      version: string;
+      appVersion: string;
+    };
+    const version = (
+      JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+    ).version;
+    expect(chart.version).toBe(version);
+    expect(chart.appVersion).toBe(version);
+  });
+
+  it("lists in values.yaml only what the schema accepts", () => {
+    const values = parse(readFileSync(join(CHART, "values.yaml"), "utf8")) as Record<string, unknown>;
+    const schema = JSON.parse(chartValuesSchemaText()) as {
+      properties: Record<string, { properties?: Record<string, unknown> }>;
+    };
+    for (const key of Object.keys(values)) expect(Object.keys(schema.properties), key).toContain(key);
+    for (const key of Object.keys(values.config as object))
+      expect(Object.keys(schema.properties.config?.properties ?? {})).toContain(key);
+  });
+});

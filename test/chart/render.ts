@@ -1,0 +1,88 @@
+/**
+ * `helm template` of the chart, parsed into objects, for the chart tests.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAllDocuments, stringify } from "yaml";
+import { findHelm, runHelm } from "../support/helm.ts";
+
+export const CHART = new URL("../../charts/agent-stack-k8s/", import.meta.url).pathname;
+export const RELEASE = "ci";
+export const NAMESPACE = "buildkite";
+
+const helm = findHelm();
+export const HELM = "path" in helm ? helm.path : undefined;
+export const SKIP_REASON = "skip" in helm ? ` (skipped: ${helm.skip})` : "";
+
+export interface K8sObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [key: string]: unknown };
+  readonly [key: string]: unknown;
+}
+
+export type Rendered =
+  | { readonly ok: true; readonly objects: readonly K8sObject[] }
+  | { readonly ok: false; readonly error: string };
+
+export interface RenderOptions {
+  readonly valuesFiles?: readonly string[];
+  readonly values?: Record<string, unknown>;
+  readonly release?: string;
+  readonly namespace?: string;
+}
+
+/** Renders the chart as `helm template` does for `helm install`. */
+export function renderChart(options: RenderOptions = {}): Rendered {
+  if (HELM === undefined) throw new Error(`no helm${SKIP_REASON}`);
+  const work = mkdtempSync(join(tmpdir(), "chart-values-"));
+  try {
+    const args = [
+      "template",
+      options.release ?? RELEASE,
+      CHART,
+      "--namespace",
+      options.namespace ?? NAMESPACE,
+    ];
+    for (const file of options.valuesFiles ?? []) args.push("--values", join(CHART, file));
+    if (options.values !== undefined) {
+      const file = join(work, "values.yaml");
+      writeFileSync(file, stringify(options.values));
+      args.push("--values", file);
+    }
+    const result = runHelm(HELM, args);
+    if (result.status !== 0) return { ok: false, error: result.stderr.trim() };
+    const objects = parseAllDocuments(result.stdout)
+      .map((document) => {
+        if (document.errors.length > 0)
+          throw new Error(`helm printed invalid YAML: ${document.errors[0]?.message}`);
+        return document.toJS() as K8sObject | null;
+      })
+      .filter((object): object is K8sObject => object !== null);
+    return { ok: true, objects };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Renders, failing the test with helm's message when it refuses. */
+export function renderObjects(options: RenderOptions = {}): readonly K8sObject[] {
+  const rendered = renderChart(options);
+  if (!rendered.ok) throw new Error(`helm template failed:\n${rendered.error}`);
+  return rendered.objects;
+}
+
+export function objectsOfKind(objects: readonly K8sObject[], kind: string): K8sObject[] {
+  return objects.filter((object) => object.kind === kind);
+}
+
+export function oneOf(objects: readonly K8sObject[], kind: string, name?: string): K8sObject {
+  const found = objectsOfKind(objects, kind).filter(
+    (object) => name === undefined || object.metadata.name === name,
+  );
+  if (found.length !== 1) {
+    throw new Error(`expected one ${kind}${name ? ` ${name}` : ""}, found ${found.length}`);
+  }
+  return found[0] as K8sObject;
+}
