@@ -75,6 +75,10 @@ export interface FakeBuildkiteOptions {
   readonly latencyMs?: number;
   /** The `endpoint` that register answers with: the same API (default), `/edge/v3`, or empty. */
   readonly endpointAfterRegister?: "same" | "edge" | "empty";
+  /** The address to listen on; 127.0.0.1 unless something outside this machine must reach it. */
+  readonly host?: string;
+  /** The host name its URLs (and register's `endpoint`) carry: how others reach it. Default: `host`. */
+  readonly advertisedHost?: string;
 }
 
 interface InjectedFailure {
@@ -213,9 +217,10 @@ export async function startFakeBuildkite(options: FakeBuildkiteOptions = {}): Pr
     return reply.code(answer.status).send(answer.body);
   });
 
-  await app.listen({ host: "127.0.0.1", port: 0 });
+  const host = options.host ?? "127.0.0.1";
+  await app.listen({ host, port: 0 });
   const { port } = app.server.address() as AddressInfo;
-  base = `http://127.0.0.1:${port}`;
+  base = `http://${options.advertisedHost ?? host}:${port}`;
 
   const requireJob = (uuid: string) => {
     const job = store.jobs.get(uuid);
