@@ -196,6 +196,49 @@ describe("a skeleton Job through the real webhook", () => {
     );
   });
 
+  test("a service reference is verified against <service>.<namespace>.svc, wherever it resolves", async () => {
+    // The test webhook's certificate covers agent-stack-k8s-webhook.buildkite.svc; both names resolve to it.
+    const resolving = await startFakeKubernetes({
+      serviceUrl: (service) => `https://127.0.0.1:${webhook.port}${service.path}`,
+    });
+    try {
+      const viaService = (name: string) => {
+        resolving.put({
+          apiVersion: "admissionregistration.k8s.io/v1",
+          kind: "MutatingWebhookConfiguration",
+          metadata: { name: "agent-stack-k8s" },
+          webhooks: [
+            {
+              name: WEBHOOK,
+              admissionReviewVersions: ["v1"],
+              sideEffects: "None",
+              failurePolicy: "Fail",
+              clientConfig: {
+                service: { name, namespace: "buildkite", path: "/mutate", port: 443 },
+                caBundle: Buffer.from(webhook.certificates.caCert).toString("base64"),
+              },
+              rules: [
+                { apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["jobs"] },
+              ],
+              objectSelector: { matchLabels: { "buildkite.com/expand": "true" } },
+            },
+          ],
+        });
+        const client = resolving.kubeConfig().makeApiClient(BatchV1Api);
+        // Each its own Job, so that the second create is not simply AlreadyExists.
+        const job = testJob({ uuid: crypto.randomUUID() });
+        return client.createNamespacedJob({ namespace: NS, body: buildSkeleton(job, config) as V1Job });
+      };
+      const created = await viaService("agent-stack-k8s-webhook");
+      expect(created.metadata?.annotations?.["buildkite.com/expanded-by"]).toMatch(/^agent-stack-k8s\//);
+      const refused = await statusOf(viaService("another-webhook"));
+      expect(refused.message).toContain("x509:");
+      expect(refused.message).toContain("another-webhook.buildkite.svc");
+    } finally {
+      await resolving.close();
+    }
+  });
+
   /** A webhook that answers every review with `response` (its uid filled in). */
   async function answering(response: () => Record<string, unknown>) {
     return otherWebhook((body, respond) => {

@@ -177,11 +177,18 @@ async function callWebhook(
     );
   }
   const timeoutSeconds = webhook.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-  const base = webhookUrl(webhook, options);
+  const target = webhookUrl(webhook, options);
+  const base = target.url;
   const url = `${base}${base.includes("?") ? "&" : "?"}timeout=${timeoutSeconds}s`;
   let answer: { status: number; body: string };
   try {
-    answer = await post(url, JSON.stringify(review), webhook.clientConfig?.caBundle, timeoutSeconds);
+    answer = await post(
+      url,
+      JSON.stringify(review),
+      webhook.clientConfig?.caBundle,
+      timeoutSeconds,
+      target.serverName,
+    );
   } catch (error) {
     throw new WebhookCallError(`failed to call webhook: Post ${JSON.stringify(url)}: ${goError(error)}`);
   }
@@ -218,9 +225,13 @@ async function callWebhook(
   return response;
 }
 
-function webhookUrl(webhook: Webhook, options: AdmissionOptions): string {
+/**
+ * Where to send the review, and for a service reference the name the serving certificate must carry:
+ * kube-apiserver verifies `<service>.<namespace>.svc` whatever address the name resolves to.
+ */
+function webhookUrl(webhook: Webhook, options: AdmissionOptions): { url: string; serverName?: string } {
   const config = webhook.clientConfig ?? {};
-  if (config.url !== undefined) return config.url;
+  if (config.url !== undefined) return { url: config.url };
   if (config.service !== undefined) {
     const service = {
       name: config.service.name,
@@ -228,9 +239,10 @@ function webhookUrl(webhook: Webhook, options: AdmissionOptions): string {
       port: config.service.port ?? 443,
       path: config.service.path ?? "",
     };
+    const serverName = `${service.name}.${service.namespace}.svc`;
     const resolved = options.serviceUrl?.(service);
-    if (resolved !== undefined) return resolved;
-    return `https://${service.name}.${service.namespace}.svc:${service.port}${service.path}`;
+    if (resolved !== undefined) return { url: resolved, serverName };
+    return { url: `https://${serverName}:${service.port}${service.path}`, serverName };
   }
   throw new WebhookCallError("webhook has no clientConfig.url or clientConfig.service");
 }
@@ -253,6 +265,7 @@ function post(
   body: string,
   caBundle: string | undefined,
   timeoutSeconds: number,
+  serverName: string | undefined,
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ca = caBundle === undefined ? undefined : Buffer.from(caBundle, "base64").toString("utf8");
@@ -263,6 +276,7 @@ function post(
         headers: { "content-type": "application/json", accept: "application/json" },
         signal: AbortSignal.timeout(timeoutSeconds * 1000),
         agent: agentFor(ca),
+        ...(serverName === undefined ? {} : { servername: serverName }),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -1,0 +1,252 @@
+/**
+ * The chart, installed on the fakes: what `helm template` renders is applied to the fake Kubernetes API
+ * (the Secret, the MutatingWebhookConfiguration), and the Deployments' containers run here as the
+ * image would run them (their args, env, envFrom and volumes; see pods.ts). The fake API server calls
+ * the webhook through the rendered configuration's Service reference, checking the serving certificate
+ * against `<service>.<namespace>.svc` and the caBundle the certs init container set, as kube-apiserver
+ * does. Scheduled jobs in the fake Buildkite must become expanded Jobs, and so must a labelled Job
+ * created by hand. This proves the chart's wiring (names, args, config, certificates) without a cluster.
+ */
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BatchV1Api } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeBuildkite, startFakeBuildkite } from "../fakes/buildkite/fake-buildkite.ts";
+import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
+import { expectValidJob } from "../support/k8s-validate.ts";
+import { eventually, freePort } from "../webhook/harness.ts";
+import { localPod, type PodTemplateSpec, type RunningContainer } from "./pods.ts";
+import {
+  HELM,
+  type K8sObject,
+  NAMESPACE,
+  objectsOfKind,
+  oneOf,
+  renderObjects,
+  SKIP_REASON,
+} from "./render.ts";
+
+const JOBS = 3;
+
+function status(url: string, options: { ca?: string; servername?: string } = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const request = url.startsWith("https:")
+      ? httpsGet(url, { ca: options.ca, servername: options.servername, agent: false, timeout: 2_000 })
+      : httpGet(url, { agent: false, timeout: 2_000 });
+    request.on("response", (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on("error", () => resolve(0));
+    request.on("timeout", () => request.destroy());
+  });
+}
+
+describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_REASON}`, () => {
+  const work = mkdtempSync(join(tmpdir(), "chart-install-"));
+  const running: RunningContainer[] = [];
+  let buildkite: FakeBuildkite;
+  let kubernetes: FakeKubernetes;
+  let objects: readonly K8sObject[];
+  let webhookPort: number;
+  let launcherPort: number;
+  let webhookName: string;
+
+  const deployment = (component: string) => {
+    const found = objectsOfKind(objects, "Deployment").find(
+      (object) =>
+        object.metadata.labels &&
+        (object.metadata.labels as Record<string, string>)["app.kubernetes.io/component"] === component,
+    );
+    if (found === undefined) throw new Error(`no ${component} Deployment`);
+    return found;
+  };
+  const logs = () =>
+    running
+      .map((container) => {
+        const exit = container.process.exitCode ?? container.process.signalCode ?? "running";
+        return `--- ${container.name} (${exit})\n${container.output().slice(-3000)}`;
+      })
+      .join("\n");
+
+  /** `eventually`, with the containers' output at the time it gives up. */
+  const waitFor = (what: string, timeoutMs: number, condition: () => boolean | Promise<boolean>) =>
+    eventually(what, condition, timeoutMs).catch((error: Error) => {
+      throw new Error(`${error.message}\n${logs()}`);
+    });
+
+  beforeAll(async () => {
+    buildkite = await startFakeBuildkite();
+    webhookPort = await freePort();
+    launcherPort = await freePort();
+    objects = renderObjects({
+      values: {
+        agentToken: buildkite.registrationToken,
+        graphqlToken: buildkite.apiToken,
+        config: {
+          org: buildkite.org,
+          "graphql-endpoint": buildkite.graphqlUrl,
+          "agent-config": { endpoint: buildkite.agentUrl },
+          // Both processes run on one machine here; in the cluster each pod has its own port space.
+          "prometheus-port": 0,
+          "poll-interval": "1s",
+        },
+        webhook: { port: webhookPort, replicas: 1 },
+        launcher: { port: launcherPort },
+      },
+    });
+    webhookName = oneOf(objects, "Service").metadata.name;
+    kubernetes = await startFakeKubernetes({
+      serviceUrl: (service) =>
+        service.name === webhookName && service.namespace === NAMESPACE && service.port === 443
+          ? `https://127.0.0.1:${webhookPort}${service.path}`
+          : undefined,
+    });
+    for (const object of [
+      ...objectsOfKind(objects, "Secret"),
+      oneOf(objects, "MutatingWebhookConfiguration"),
+    ]) {
+      kubernetes.put(object as never);
+    }
+    const kubeconfig = join(work, "kubeconfig");
+    writeFileSync(kubeconfig, kubernetes.kubeConfig().exportConfig());
+    const env = { KUBECONFIG: kubeconfig };
+    const referable = () => [
+      ...objects,
+      ...(kubernetes.list("v1", "Secret", NAMESPACE) as unknown as K8sObject[]),
+    ];
+
+    const webhookDeployment = deployment("webhook");
+    const webhookPod = localPod(webhookDeployment, referable, env);
+    const webhookSpec = (webhookDeployment.spec as { template: { spec: PodTemplateSpec } }).template.spec;
+    for (const init of webhookSpec.initContainers ?? []) {
+      const container = webhookPod.start(init);
+      running.push(container);
+      const code = await container.exited;
+      if (code !== 0) throw new Error(`init container ${init.name} exited ${code}:\n${container.output()}`);
+    }
+    for (const spec of webhookSpec.containers) running.push(webhookPod.start(spec));
+    const ca = readFileSync(join(webhookPod.volumeDirectory("tls"), "ca.crt"), "utf8");
+    await waitFor("the webhook to be ready", 30_000, async () => {
+      const readiness = await status(`https://127.0.0.1:${webhookPort}/readyz`, {
+        ca,
+        servername: `${webhookName}.${NAMESPACE}.svc`,
+      });
+      return readiness === 200;
+    });
+
+    const launcherDeployment = deployment("launcher");
+    const launcherPod = localPod(launcherDeployment, referable, env);
+    for (const spec of (launcherDeployment.spec as { template: { spec: PodTemplateSpec } }).template.spec
+      .containers) {
+      running.push(launcherPod.start(spec));
+    }
+    await waitFor(
+      "the launcher to be ready",
+      30_000,
+      async () => (await status(`http://127.0.0.1:${launcherPort}/readyz`)) === 200,
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const container of running) container.process.kill("SIGKILL");
+    await Promise.all(running.map((container) => container.exited));
+    await kubernetes?.close();
+    await buildkite?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("has the caBundle set by the certs init container, for the CA the webhook's certificate chains to", () => {
+    const configuration = kubernetes.get(
+      "admissionregistration.k8s.io/v1",
+      "MutatingWebhookConfiguration",
+      undefined,
+      oneOf(objects, "MutatingWebhookConfiguration").metadata.name,
+    ) as unknown as {
+      webhooks: { clientConfig: { caBundle?: string } }[];
+    };
+    const bundle = Buffer.from(configuration.webhooks[0]?.clientConfig.caBundle ?? "", "base64").toString(
+      "utf8",
+    );
+    expect(bundle).toContain("-----BEGIN CERTIFICATE-----");
+    const secret = kubernetes.get("v1", "Secret", NAMESPACE, `${webhookName}-tls`) as unknown as {
+      type: string;
+      data: Record<string, string>;
+    };
+    expect(secret.type).toBe("kubernetes.io/tls");
+    expect(bundle).toContain(
+      Buffer.from(secret.data["ca.crt"] as string, "base64")
+        .toString("utf8")
+        .trim(),
+    );
+  });
+
+  it("turns scheduled Buildkite jobs into expanded Jobs", async () => {
+    const uuids = Array.from({ length: JOBS }, (_, i) => buildkite.addJob({ command: `echo ${i}` }).uuid);
+    const jobsOf = () =>
+      kubernetes
+        .list("batch/v1", "Job", NAMESPACE)
+        .filter((job) => uuids.includes(String(job.metadata?.labels?.["buildkite.com/job-uuid"])));
+    await waitFor(`${JOBS} Jobs`, 30_000, () => jobsOf().length === JOBS);
+    for (const job of jobsOf()) {
+      expect(job.metadata?.annotations?.["buildkite.com/expanded-by"]).toMatch(/^agent-stack-k8s\//);
+      expect(job.metadata?.labels?.["buildkite.com/controller-id"]).toBe(
+        oneOf(objects, "ConfigMap").metadata.name.replace(/-config$/, ""),
+      );
+      expectValidJob(job);
+    }
+  }, 60_000);
+
+  it("expands a labelled Job created by another tool, through the same webhook", async () => {
+    const uuid = "0193aaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+    const created = await kubernetes
+      .kubeConfig()
+      .makeApiClient(BatchV1Api)
+      .createNamespacedJob({
+        namespace: NAMESPACE,
+        body: {
+          apiVersion: "batch/v1",
+          kind: "Job",
+          metadata: {
+            name: "external",
+            labels: { "buildkite.com/expand": "true", "buildkite.com/job-uuid": uuid },
+            annotations: {
+              "buildkite.com/job": JSON.stringify({
+                uuid,
+                command: "make test",
+                env: ["BUILDKITE_COMMAND=make test"],
+                agentQueryRules: ["queue=kubernetes"],
+                priority: { number: 0 },
+              }),
+            },
+          },
+          spec: {
+            template: {
+              spec: {
+                restartPolicy: "Never",
+                containers: [{ name: "build", image: "golang:1.23-bookworm" }],
+              },
+            },
+          },
+        },
+      });
+    expect(created.metadata?.annotations?.["buildkite.com/expanded-by"]).toMatch(/^agent-stack-k8s\//);
+    expect((created.spec?.template.spec?.containers ?? []).map((container) => container.name)).toEqual(
+      expect.arrayContaining(["build", "agent"]),
+    );
+  });
+
+  it("stops cleanly on SIGTERM", async () => {
+    const longRunning = running.filter(
+      (container) => container.process.exitCode === null && container.process.signalCode === null,
+    );
+    expect(longRunning.map((container) => container.name).sort()).toEqual(["certs", "launcher", "webhook"]);
+    for (const container of longRunning) container.process.kill("SIGTERM");
+    const codes = await Promise.all(longRunning.map((container) => container.exited));
+    expect(codes, logs()).toEqual([0, 0, 0]);
+  }, 40_000);
+});
