@@ -151,10 +151,9 @@ export function chartValuesSchema(): Schema {
         type: "object",
         additionalProperties: false,
         properties: {
-          replicas: nonNegativeInteger,
+          replicas: { type: "integer", minimum: 1 },
           port: { type: "integer", minimum: 1, maximum: 65535 },
           timeoutSeconds: { type: "integer", minimum: 2, maximum: 30 },
-          failurePolicy: { type: "string", enum: ["Fail", "Ignore"] },
           namespaces: { type: "array", items: { type: "string", minLength: 1 } },
           namespaceSelector: { type: "object" },
           resources,

@@ -668,6 +668,16 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
         /labels/,
       ],
       [
+        "no webhook replica",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x" }, webhook: { replicas: 0 } },
+        /webhook\.replicas: Must be greater than or equal to 1/,
+      ],
+      [
+        "a failurePolicy other than Fail",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x" }, webhook: { failurePolicy: "Ignore" } },
+        /webhook: Additional property failurePolicy is not allowed/,
+      ],
+      [
         "a timeout kube-apiserver refuses",
         { agentToken: "a", graphqlToken: "b", config: { org: "x" }, webhook: { timeoutSeconds: 31 } },
         /webhook\.timeoutSeconds: Must be less than or equal to 30/,
