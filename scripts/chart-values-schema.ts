@@ -54,6 +54,9 @@ function configSchema(): Schema {
     if (spec.inFile === false) continue;
     properties[spec.key] = configKeySchema(spec);
   }
+  // Upstream's schema documented `workspaceVolume`, which its controller never read; accepted here only
+  // so that the chart can say what to write instead.
+  properties.workspaceVolume = { type: "object", description: "not read: use workspace-volume" };
   return {
     type: "object",
     description:
@@ -212,6 +215,14 @@ export function chartValuesSchema(): Schema {
         type: "object",
         additionalProperties: false,
         properties: {
+          namespace: {
+            type: "string",
+            description: "Where the PodMonitor goes; empty: the release namespace",
+          },
+          deployGrafanaDashboard: {
+            type: "boolean",
+            description: "Upstream's Grafana dashboard; this chart ships none, so only false is accepted",
+          },
           podMonitor: {
             type: "object",
             additionalProperties: false,

@@ -678,6 +678,25 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
         /webhook: Additional property failurePolicy is not allowed/,
       ],
       [
+        "upstream's workspaceVolume",
+        {
+          agentToken: "a",
+          graphqlToken: "b",
+          config: { org: "x", workspaceVolume: { name: "workspace", emptyDir: {} } },
+        },
+        /rename it to workspace-volume/,
+      ],
+      [
+        "upstream's Grafana dashboard",
+        {
+          agentToken: "a",
+          graphqlToken: "b",
+          config: { org: "x" },
+          monitoring: { deployGrafanaDashboard: true },
+        },
+        /ships no Grafana dashboard/,
+      ],
+      [
         "a timeout kube-apiserver refuses",
         { agentToken: "a", graphqlToken: "b", config: { org: "x" }, webhook: { timeoutSeconds: 31 } },
         /webhook\.timeoutSeconds: Must be less than or equal to 30/,

@@ -124,6 +124,9 @@ seccompProfile:
 {{- fail (printf "config.namespace is %q, but the stack's Role and Secrets are in the release namespace %q: leave config.namespace unset, or install the release into %q" (index $config "namespace") .Release.Namespace (index $config "namespace")) -}}
 {{- end -}}
 {{- end -}}
+{{- if hasKey $config "workspaceVolume" -}}
+{{- fail "config.workspaceVolume is not read (upstream's chart schema named it so, but its controller only ever read workspace-volume): rename it to workspace-volume" -}}
+{{- end -}}
 {{- if hasKey $config "buildkite-token" -}}
 {{- fail "config.buildkite-token would put the GraphQL token in a ConfigMap: set graphqlToken (or agentStackSecret) instead" -}}
 {{- end -}}
