@@ -18,6 +18,7 @@ import {
   oneOf,
   RELEASE,
   renderChart,
+  renderNotes,
   renderObjects,
   SKIP_REASON,
 } from "./render.ts";
@@ -138,6 +139,13 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
         expect(object.metadata.namespace, `${where}: namespace`).toBe(NAMESPACE);
       }
     }
+  });
+
+  it.each(VALUES_FILES)("prints NOTES.txt naming what was installed, with %s", (file) => {
+    const notes = renderNotes([file]);
+    for (const deployment of objectsOfKind(objects(file), "Deployment"))
+      expect(notes).toContain(deployment.metadata.name);
+    expect(notes).toContain(oneOf(objects(file), "MutatingWebhookConfiguration").metadata.name);
   });
 
   it("renders the same objects twice (no random names or values)", () => {

@@ -1,7 +1,7 @@
 /**
  * `helm template` of the chart, parsed into objects, for the chart tests.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
@@ -63,6 +63,40 @@ export function renderChart(options: RenderOptions = {}): Rendered {
     return { ok: true, objects };
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * NOTES.txt as `helm install` would print it. `helm template` skips NOTES.txt, so a copy of the chart
+ * gets it as the block scalar of an ordinary template.
+ */
+export function renderNotes(valuesFiles: readonly string[]): string {
+  if (HELM === undefined) throw new Error(`no helm${SKIP_REASON}`);
+  const copy = mkdtempSync(join(tmpdir(), "chart-notes-"));
+  try {
+    cpSync(CHART, copy, { recursive: true });
+    const notes = readFileSync(join(copy, "templates/NOTES.txt"), "utf8");
+    const indented = notes
+      .split("\n")
+      .map((line) => `  ${line}`)
+      .join("\n");
+    writeFileSync(join(copy, "templates/notes-preview.yaml"), `notes: |\n${indented}\n`);
+    const args = [
+      "template",
+      RELEASE,
+      copy,
+      "--namespace",
+      NAMESPACE,
+      "--show-only",
+      "templates/notes-preview.yaml",
+    ];
+    for (const file of valuesFiles) args.push("--values", join(CHART, file));
+    const result = runHelm(HELM, args);
+    if (result.status !== 0) throw new Error(`NOTES.txt does not render:\n${result.stderr}`);
+    const [document] = parseAllDocuments(result.stdout);
+    return (document?.toJS() as { notes: string }).notes;
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
   }
 }
 
