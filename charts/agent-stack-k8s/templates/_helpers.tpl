@@ -26,7 +26,6 @@
 {{- define "ask.launcherName" -}}{{ include "ask.suffixed" (list . "launcher") }}{{- end -}}
 {{- define "ask.webhookName" -}}{{ include "ask.suffixed" (list . "webhook") }}{{- end -}}
 {{- define "ask.configMapName" -}}{{ include "ask.suffixed" (list . "config") }}{{- end -}}
-{{- define "ask.certsName" -}}{{ include "ask.suffixed" (list . "certs") }}{{- end -}}
 
 {{/* Cluster-scoped objects carry the namespace too: two releases of the same name must not collide. */}}
 {{- define "ask.clusterName" -}}
