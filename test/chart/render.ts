@@ -94,7 +94,9 @@ export function renderNotes(valuesFiles: readonly string[]): string {
     const result = runHelm(HELM, args);
     if (result.status !== 0) throw new Error(`NOTES.txt does not render:\n${result.stderr}`);
     const [document] = parseAllDocuments(result.stdout);
-    return (document?.toJS() as { notes: string }).notes;
+    const rendered = document?.toJS() as { notes?: string } | undefined;
+    if (rendered?.notes === undefined) throw new Error(`NOTES.txt rendered to nothing:\n${result.stdout}`);
+    return rendered.notes;
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
