@@ -7,9 +7,11 @@
  * here that the informer has not shown yet. The last two are sets of uuids that shrink as creates end
  * and the informer catches up (with a bound on how long an entry may wait), so nothing can leak.
  */
+
 import { type DistinctErrorLog, distinctErrorLog } from "../runtime/distinct-error-log.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { RateLimiter } from "../runtime/rate-limiter.ts";
+import { sleep } from "../runtime/sleep.ts";
 import { skeletonJobName } from "../src/admission/skeleton.ts";
 import type { BuildkiteJob } from "../src/buildkite/job.ts";
 import type { Config } from "../src/config/types.ts";
@@ -67,21 +69,10 @@ interface Backoff {
 export const SYSTEM_CLOCK: SchedulerClock = {
   now: () => performance.now(),
   wallNow: () => Date.now(),
+  // Rejects with the signal's own reason, which callers pass on.
   sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
+    sleep(ms, signal).catch(() => {
+      throw signal.reason;
     }),
   random: Math.random,
 };

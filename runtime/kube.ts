@@ -11,6 +11,9 @@ import {
   type RequestContext,
   type ResponseContext,
 } from "@kubernetes/client-node";
+import { abortError, sleep } from "./sleep.ts";
+
+export { sleep };
 
 export const KubeErrorKind = {
   NotFound: "NotFound",
@@ -220,29 +223,6 @@ export function withSignal(signal: AbortSignal, base: ConfigurationOptions = {})
     middleware: [...(base.middleware ?? []), middleware],
     middlewareMergeStrategy: "append",
   };
-}
-
-/** Resolves after `ms`, or rejects when `signal` aborts first. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError());
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-function abortError(): Error {
-  return new DOMException("the operation was aborted", "AbortError");
 }
 
 /** The client hands the body over as text; a Kubernetes `Status` when the API server sent it. */

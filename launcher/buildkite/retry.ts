@@ -6,6 +6,7 @@
  * `Retry-After` replaces the next interval once. Clock, sleep and randomness are injectable, so tests
  * run a whole retry budget at once.
  */
+import { sleep } from "../../runtime/sleep.ts";
 
 export interface RetryClock {
   /** Milliseconds since the epoch: deadlines, and the timestamps sent to Buildkite. */
@@ -18,21 +19,10 @@ export interface RetryClock {
 
 export const SYSTEM_RETRY_CLOCK: RetryClock = {
   now: () => Date.now(),
+  // Rejects with the signal's own reason, which callers pass on.
   sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
+    sleep(ms, signal).catch(() => {
+      throw signal.reason;
     }),
   random: Math.random,
 };

@@ -36,6 +36,7 @@ import { ACQUIRABLE_STATES, ACTIVE_STATES, TERMINAL_STATES } from "./job-states.
 import { createKeyedTasks } from "./keyed-tasks.ts";
 import { kubernetesMetrics } from "./metrics.ts";
 import { createRetrySchedule, type RetryScheduleOptions } from "./retry-schedule.ts";
+import { watcherLoop } from "./watcher-loop.ts";
 
 export interface JobWatcherOptions {
   readonly jobs: Informer<JobSnapshot>;
@@ -98,8 +99,6 @@ export function createJobWatcher(options: JobWatcherOptions): JobWatcher {
   const stalling = new Map<string, JobSnapshot>();
   const candidates = new Map<string, Candidate>();
   const reportedWithoutUuid = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  let unsubscribe: (() => void) | undefined;
 
   const updateGauges = () => {
     metrics.stalling.set(stalling.size);
@@ -310,23 +309,11 @@ export function createJobWatcher(options: JobWatcherOptions): JobWatcher {
     updateGauges();
   }
 
+  const loop = watcherLoop({ source: jobs, onEvent, sweep, sweepIntervalMs: options.sweepIntervalMs, tasks });
   return {
-    start() {
-      if (unsubscribe !== undefined) return;
-      unsubscribe = jobs.subscribe(onEvent);
-      for (const job of jobs.list()) onEvent({ type: "add", object: job });
-      const interval = options.sweepIntervalMs ?? 1_000;
-      if (interval > 0) {
-        timer = setInterval(sweep, interval);
-        timer.unref();
-      }
-    },
+    start: loop.start,
     sweep,
     settled: () => tasks.settled(),
-    async stop() {
-      unsubscribe?.();
-      if (timer !== undefined) clearInterval(timer);
-      await tasks.stop();
-    },
+    stop: loop.stop,
   };
 }

@@ -40,6 +40,7 @@ import { kubernetesMetrics } from "./metrics.ts";
 import type { ContainerStatusSnapshot, PodSnapshot } from "./pod-snapshot.ts";
 import { createRetrySchedule, type RetryScheduleOptions } from "./retry-schedule.ts";
 import { roundedTable } from "./text-table.ts";
+import { watcherLoop } from "./watcher-loop.ts";
 
 export interface PodWatcherOptions {
   readonly pods: Informer<PodSnapshot>;
@@ -133,8 +134,6 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
   /** Pods whose agent container was seen running at some point. */
   const agentStarted = new Set<string>();
   const reportedWithoutUuid = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  let unsubscribe: (() => void) | undefined;
 
   const updateGauges = () => {
     metrics.ignored.set(ignored.size);
@@ -358,24 +357,12 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
     updateGauges();
   }
 
+  const loop = watcherLoop({ source: pods, onEvent, sweep, sweepIntervalMs: options.sweepIntervalMs, tasks });
   return {
-    start() {
-      if (unsubscribe !== undefined) return;
-      unsubscribe = pods.subscribe(onEvent);
-      for (const pod of pods.list()) onEvent({ type: "add", object: pod });
-      const interval = options.sweepIntervalMs ?? 1_000;
-      if (interval > 0) {
-        timer = setInterval(sweep, interval);
-        timer.unref();
-      }
-    },
+    start: loop.start,
     sweep,
     settled: () => tasks.settled(),
-    async stop() {
-      unsubscribe?.();
-      if (timer !== undefined) clearInterval(timer);
-      await tasks.stop();
-    },
+    stop: loop.stop,
   };
 }
 
