@@ -705,6 +705,11 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
         /ships no Grafana dashboard/,
       ],
       [
+        "a fullname a Service cannot be named after",
+        { agentToken: "a", graphqlToken: "b", config: { org: "x" }, fullnameOverride: "1st-stack" },
+        /a Service name must start with a letter/,
+      ],
+      [
         "a timeout kube-apiserver refuses",
         { agentToken: "a", graphqlToken: "b", config: { org: "x" }, webhook: { timeoutSeconds: 31 } },
         /webhook\.timeoutSeconds: Must be less than or equal to 30/,

@@ -24,7 +24,13 @@
 {{- end -}}
 
 {{- define "ask.launcherName" -}}{{ include "ask.suffixed" (list . "launcher") }}{{- end -}}
-{{- define "ask.webhookName" -}}{{ include "ask.suffixed" (list . "webhook") }}{{- end -}}
+{{- define "ask.webhookName" -}}
+{{- $name := include "ask.suffixed" (list . "webhook") -}}
+{{- if not (regexMatch "^[a-z]" $name) -}}
+{{- fail (printf "the webhook Service would be named %q, but a Service name must start with a letter: use a release name that does, or set fullnameOverride" $name) -}}
+{{- end -}}
+{{- $name -}}
+{{- end -}}
 {{- define "ask.configMapName" -}}{{ include "ask.suffixed" (list . "config") }}{{- end -}}
 
 {{/* Cluster-scoped objects carry the namespace too: two releases of the same name must not collide. */}}
