@@ -19,7 +19,7 @@ import { type FakeBuildkite, startFakeBuildkite } from "../fakes/buildkite/fake-
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 import { expectValidJob } from "../support/k8s-validate.ts";
 import { eventually, freePort } from "../webhook/harness.ts";
-import { localPod, type PodTemplateSpec, type RunningContainer } from "./pods.ts";
+import { type LocalPod, localPod, type PodTemplateSpec, type RunningContainer } from "./pods.ts";
 import {
   HELM,
   type K8sObject,
@@ -49,6 +49,7 @@ function status(url: string, options: { ca?: string; servername?: string } = {})
 describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_REASON}`, () => {
   const work = mkdtempSync(join(tmpdir(), "chart-install-"));
   const running: RunningContainer[] = [];
+  const pods: LocalPod[] = [];
   let buildkite: FakeBuildkite;
   let kubernetes: FakeKubernetes;
   let objects: readonly K8sObject[];
@@ -122,6 +123,7 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
 
     const webhookDeployment = deployment("webhook");
     const webhookPod = localPod(webhookDeployment, referable, env);
+    pods.push(webhookPod);
     const webhookSpec = (webhookDeployment.spec as { template: { spec: PodTemplateSpec } }).template.spec;
     for (const init of webhookSpec.initContainers ?? []) {
       const container = webhookPod.start(init);
@@ -141,6 +143,7 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
 
     const launcherDeployment = deployment("launcher");
     const launcherPod = localPod(launcherDeployment, referable, env);
+    pods.push(launcherPod);
     for (const spec of (launcherDeployment.spec as { template: { spec: PodTemplateSpec } }).template.spec
       .containers) {
       running.push(launcherPod.start(spec));
@@ -155,6 +158,7 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
   afterAll(async () => {
     for (const container of running) container.process.kill("SIGKILL");
     await Promise.all(running.map((container) => container.exited));
+    for (const pod of pods) pod.remove();
     await kubernetes?.close();
     await buildkite?.close();
     rmSync(work, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  * fake one, through KUBECONFIG, as a pod's service account would reach the real one.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { K8sObject } from "./render.ts";
@@ -52,6 +52,8 @@ export interface LocalPod {
   start(container: ContainerSpec): RunningContainer;
   /** The host directory behind a volume. */
   volumeDirectory(name: string): string;
+  /** Removes the pod's directories (its containers must have exited). */
+  remove(): void;
 }
 
 function dataOf(object: K8sObject): Record<string, string> {
@@ -146,5 +148,5 @@ export function localPod(
     return { name: container.name, process: child, output: () => output, exited };
   };
 
-  return { start, volumeDirectory };
+  return { start, volumeDirectory, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
