@@ -8,7 +8,7 @@ import { runHelm } from "../support/helm.ts";
 import { dns1123LabelErrors } from "../support/k8s-names.ts";
 import { definitionForKind } from "../support/k8s-openapi.ts";
 import { validateK8sObject } from "../support/k8s-validate.ts";
-import { allows, rulesOf, type Subject } from "./rbac.ts";
+import { allows, type Request, rulesOf, type Subject } from "./rbac.ts";
 import {
   CHART,
   HELM,
@@ -222,7 +222,7 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
 
     it("gets its caBundle from the certificate mode", () => {
       const selfManaged = objects(DEFAULTS);
-      const certs = podSpec(oneOf(selfManaged, "Deployment", `${FULLNAME}-webhook`)).initContainers?.[0];
+      const certs = podSpec(oneOf(selfManaged, "Deployment", `${FULLNAME}-certs`)).containers[0];
       const configurationName = oneOf(selfManaged, "MutatingWebhookConfiguration").metadata.name;
       expect(certs?.args).toContain(`--webhook-configuration=${configurationName}`);
       expect(webhookOf(selfManaged).clientConfig).not.toHaveProperty("caBundle");
@@ -322,96 +322,68 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
         expect(allows(rendered, launcher, request), JSON.stringify(request)).toBe(false);
     });
 
-    it("lets the webhook read PodTemplates, and keep its certificates only in selfManaged mode", () => {
+    it("lets the webhook read PodTemplates and nothing else", () => {
       for (const file of VALUES_FILES) {
         const rendered = objects(file);
         const webhook = subjectOf(rendered, "webhook");
+        const may = (request: Request) => allows(rendered, webhook, request);
+        expect(may({ verb: "list", group: "", resource: "podtemplates", namespace: NAMESPACE })).toBe(true);
+        expect(may({ verb: "watch", group: "", resource: "podtemplates", namespace: NAMESPACE })).toBe(true);
+        expect(may({ verb: "create", group: "batch", resource: "jobs", namespace: NAMESPACE })).toBe(false);
+        expect(may({ verb: "create", group: "", resource: "secrets", namespace: NAMESPACE })).toBe(false);
         expect(
-          allows(rendered, webhook, {
-            verb: "list",
-            group: "",
-            resource: "podtemplates",
-            namespace: NAMESPACE,
-          }),
-        ).toBe(true);
-        expect(
-          allows(rendered, webhook, {
-            verb: "watch",
-            group: "",
-            resource: "podtemplates",
-            namespace: NAMESPACE,
-          }),
-        ).toBe(true);
-        expect(
-          allows(rendered, webhook, {
-            verb: "create",
-            group: "batch",
-            resource: "jobs",
-            namespace: NAMESPACE,
-          }),
-        ).toBe(false);
-        expect(
-          allows(rendered, webhook, {
+          may({
             verb: "get",
             group: "",
             resource: "secrets",
-            name: "buildkite-secrets",
+            name: `${FULLNAME}-webhook-tls`,
             namespace: NAMESPACE,
           }),
         ).toBe(false);
-      }
-      const selfManaged = objects(DEFAULTS);
-      const webhook = subjectOf(selfManaged, "webhook");
-      const tlsSecret = `${FULLNAME}-webhook-tls`;
-      const configuration = oneOf(selfManaged, "MutatingWebhookConfiguration").metadata.name;
-      for (const verb of ["get", "update"]) {
+        const configuration = oneOf(rendered, "MutatingWebhookConfiguration").metadata.name;
         expect(
-          allows(selfManaged, webhook, {
-            verb,
-            group: "",
-            resource: "secrets",
-            name: tlsSecret,
-            namespace: NAMESPACE,
+          may({
+            verb: "patch",
+            group: "admissionregistration.k8s.io",
+            resource: "mutatingwebhookconfigurations",
+            name: configuration,
           }),
-        ).toBe(true);
+        ).toBe(false);
       }
-      expect(
-        allows(selfManaged, webhook, {
-          verb: "create",
-          group: "",
-          resource: "secrets",
-          namespace: NAMESPACE,
-        }),
-      ).toBe(true);
-      expect(
-        allows(selfManaged, webhook, {
-          verb: "get",
-          group: "",
-          resource: "secrets",
-          name: `${FULLNAME}-secrets`,
-          namespace: NAMESPACE,
-        }),
-      ).toBe(false);
+    });
+
+    it("lets the certs keeper (selfManaged only) keep its Secret and this release's caBundle, and nothing else", () => {
+      const rendered = objects(DEFAULTS);
+      const certs = subjectOf(rendered, "certs");
+      const may = (request: Request) => allows(rendered, certs, request);
+      const tlsSecret = `${FULLNAME}-webhook-tls`;
+      for (const verb of ["get", "update"]) {
+        expect(may({ verb, group: "", resource: "secrets", name: tlsSecret, namespace: NAMESPACE })).toBe(
+          true,
+        );
+        expect(
+          may({ verb, group: "", resource: "secrets", name: `${FULLNAME}-secrets`, namespace: NAMESPACE }),
+        ).toBe(false);
+      }
+      expect(may({ verb: "create", group: "", resource: "secrets", namespace: NAMESPACE })).toBe(true);
+      expect(may({ verb: "list", group: "", resource: "secrets", namespace: NAMESPACE })).toBe(false);
+      expect(may({ verb: "create", group: "", resource: "secrets", namespace: "kube-system" })).toBe(false);
+      expect(may({ verb: "list", group: "", resource: "podtemplates", namespace: NAMESPACE })).toBe(false);
+      const configuration = oneOf(rendered, "MutatingWebhookConfiguration").metadata.name;
       for (const verb of ["get", "patch"]) {
         const request = {
           verb,
           group: "admissionregistration.k8s.io",
           resource: "mutatingwebhookconfigurations",
         };
-        expect(allows(selfManaged, webhook, { ...request, name: configuration })).toBe(true);
-        expect(allows(selfManaged, webhook, { ...request, name: "another-webhook" })).toBe(false);
+        expect(may({ ...request, name: configuration })).toBe(true);
+        expect(may({ ...request, name: "another-webhook" })).toBe(false);
       }
       for (const file of ["ci/cert-manager-values.yaml", "ci/provided-values.yaml"]) {
-        const rendered = objects(file);
+        expect(objectsOfKind(objects(file), "ClusterRole")).toEqual([]);
         expect(
-          allows(rendered, subjectOf(rendered, "webhook"), {
-            verb: "create",
-            group: "",
-            resource: "secrets",
-            namespace: NAMESPACE,
-          }),
-        ).toBe(false);
-        expect(objectsOfKind(rendered, "ClusterRole")).toEqual([]);
+          objectsOfKind(objects(file), "ServiceAccount").map((account) => account.metadata.name),
+        ).not.toContain(`${FULLNAME}-certs`);
       }
     });
   });
@@ -546,20 +518,51 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
       ).toBe(1);
     });
 
-    it("give selfManaged webhooks their certificates before they start, and keep them renewed", () => {
-      const spec = podSpec(oneOf(objects(DEFAULTS), "Deployment", `${FULLNAME}-webhook`));
-      const init = spec.initContainers?.[0] as Container;
-      expect(init.args?.slice(0, 1)).toEqual(["certs"]);
-      expect(init.args).toContain(`--secret=${FULLNAME}-webhook-tls`);
-      expect(init.args).toContain(`--service=${FULLNAME}-webhook`);
-      expect(init.args).toContain("--out-dir=/tls");
-      const renewer = spec.containers.find((container) => container.name === "certs") as Container;
-      expect(renewer.args).toEqual(expect.arrayContaining(["certs", "--watch", "--out-dir=/tls"]));
-      const provided = podSpec(
-        oneOf(objects("ci/provided-values.yaml"), "Deployment", `${FULLNAME}-webhook`),
+    it("mount only the serving pair of the TLS Secret in the webhook, which one certs Deployment keeps in selfManaged mode", () => {
+      const tlsVolume = (file: string) =>
+        podSpec(oneOf(objects(file), "Deployment", `${FULLNAME}-webhook`)).volumes.find(
+          (volume) => volume.name === "tls",
+        );
+      const pair = [
+        { key: "tls.crt", path: "tls.crt" },
+        { key: "tls.key", path: "tls.key" },
+      ];
+      expect(tlsVolume(DEFAULTS)).toEqual({
+        name: "tls",
+        secret: { secretName: `${FULLNAME}-webhook-tls`, items: pair },
+      });
+      expect(tlsVolume("ci/provided-values.yaml")).toEqual({
+        name: "tls",
+        secret: { secretName: "my-webhook-tls", items: pair },
+      });
+      const certManager = objects("ci/cert-manager-values.yaml");
+      expect(tlsVolume("ci/cert-manager-values.yaml")?.secret?.secretName).toBe(
+        (oneOf(certManager, "Certificate").spec as { secretName: string }).secretName,
       );
-      expect(provided.initContainers).toBeUndefined();
-      expect(provided.volumes).toContainEqual({ name: "tls", secret: { secretName: "my-webhook-tls" } });
+      // No init container: nothing in the webhook's pods needs more than the Secret.
+      for (const file of VALUES_FILES) {
+        for (const deployment of objectsOfKind(objects(file), "Deployment")) {
+          expect(podSpec(deployment).initContainers, deployment.metadata.name).toBeUndefined();
+        }
+      }
+
+      const keeper = oneOf(objects(DEFAULTS), "Deployment", `${FULLNAME}-certs`);
+      expect((keeper.spec as { replicas: number }).replicas).toBe(1);
+      const args = podSpec(keeper).containers[0]?.args;
+      expect(args?.[0]).toBe("certs");
+      expect(args).toEqual(
+        expect.arrayContaining([
+          `--secret=${FULLNAME}-webhook-tls`,
+          `--service=${FULLNAME}-webhook`,
+          "--watch",
+        ]),
+      );
+      expect(args?.some((arg) => arg.startsWith("--out-dir"))).toBe(false);
+      for (const file of ["ci/cert-manager-values.yaml", "ci/provided-values.yaml"]) {
+        expect(
+          objectsOfKind(objects(file), "Deployment").map((deployment) => deployment.metadata.name),
+        ).not.toContain(`${FULLNAME}-certs`);
+      }
     });
 
     it("use the chart's appVersion as the default image, or the image given", () => {

@@ -3,12 +3,12 @@
  * (the Secret, the MutatingWebhookConfiguration), and the Deployments' containers run here as the
  * image would run them (their args, env, envFrom and volumes; see pods.ts). The fake API server calls
  * the webhook through the rendered configuration's Service reference, checking the serving certificate
- * against `<service>.<namespace>.svc` and the caBundle the certs init container set, as kube-apiserver
+ * against `<service>.<namespace>.svc` and the caBundle the certs Deployment set, as kube-apiserver
  * does. Scheduled jobs in the fake Buildkite must become expanded Jobs, and so must a labelled Job
  * created by hand. This proves the chart's wiring (names, args, config, certificates) without a cluster.
  */
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
 import { tmpdir } from "node:os";
@@ -121,6 +121,28 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
       ...(kubernetes.list("v1", "Secret", NAMESPACE) as unknown as K8sObject[]),
     ];
 
+    // The certs keeper first: the webhook's pods cannot start before the Secret it creates exists.
+    const certsDeployment = deployment("certs");
+    const certsPod = localPod(certsDeployment, referable, env);
+    pods.push(certsPod);
+    for (const spec of (certsDeployment.spec as { template: { spec: PodTemplateSpec } }).template.spec
+      .containers) {
+      running.push(certsPod.start(spec));
+    }
+    const configurationName = oneOf(objects, "MutatingWebhookConfiguration").metadata.name;
+    await waitFor("the certs keeper to create the TLS Secret and set the caBundle", 30_000, () => {
+      const configuration = kubernetes.get(
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+        undefined,
+        configurationName,
+      ) as unknown as { webhooks: { clientConfig: { caBundle?: string } }[] };
+      return (
+        kubernetes.get("v1", "Secret", NAMESPACE, `${webhookName}-tls`) !== undefined &&
+        configuration.webhooks[0]?.clientConfig.caBundle !== undefined
+      );
+    });
+
     const webhookDeployment = deployment("webhook");
     const webhookPod = localPod(webhookDeployment, referable, env);
     pods.push(webhookPod);
@@ -132,7 +154,10 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
       if (code !== 0) throw new Error(`init container ${init.name} exited ${code}:\n${container.output()}`);
     }
     for (const spec of webhookSpec.containers) running.push(webhookPod.start(spec));
-    const ca = readFileSync(join(webhookPod.volumeDirectory("tls"), "ca.crt"), "utf8");
+    const tlsSecret = kubernetes.get("v1", "Secret", NAMESPACE, `${webhookName}-tls`) as unknown as {
+      data: Record<string, string>;
+    };
+    const ca = Buffer.from(tlsSecret.data["ca.crt"] as string, "base64").toString("utf8");
     await waitFor("the webhook to be ready", 30_000, async () => {
       const readiness = await status(`https://127.0.0.1:${webhookPort}/readyz`, {
         ca,
@@ -164,7 +189,7 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
     rmSync(work, { recursive: true, force: true });
   });
 
-  it("has the caBundle set by the certs init container, for the CA the webhook's certificate chains to", () => {
+  it("has the caBundle set by the certs keeper, for the CA the webhook's certificate chains to", () => {
     const configuration = kubernetes.get(
       "admissionregistration.k8s.io/v1",
       "MutatingWebhookConfiguration",

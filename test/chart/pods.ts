@@ -26,10 +26,14 @@ export interface ContainerSpec {
   readonly envFrom?: readonly { secretRef?: { name: string }; configMapRef?: { name: string } }[];
   readonly volumeMounts?: readonly { name: string; mountPath: string }[];
 }
+interface KeyToPath {
+  readonly key: string;
+  readonly path: string;
+}
 interface VolumeSpec {
   readonly name: string;
-  readonly configMap?: { name: string };
-  readonly secret?: { secretName: string };
+  readonly configMap?: { name: string; items?: readonly KeyToPath[] };
+  readonly secret?: { secretName: string; items?: readonly KeyToPath[] };
   readonly emptyDir?: unknown;
 }
 export interface PodTemplateSpec {
@@ -99,8 +103,14 @@ export function localPod(
         : undefined;
     if (source === undefined && volume.emptyDir === undefined)
       throw new Error(`volume ${name}: unsupported source`);
-    for (const [key, value] of Object.entries(source === undefined ? {} : dataOf(source))) {
-      writeFileSync(join(directory, key), value);
+    const data = source === undefined ? {} : dataOf(source);
+    // With `items`, only those keys, at those paths (and a missing key fails the mount, as in kubelet).
+    const items =
+      volume.secret?.items ?? volume.configMap?.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+    for (const item of items) {
+      const value = data[item.key];
+      if (value === undefined) throw new Error(`volume ${name}: ${source?.kind} has no key ${item.key}`);
+      writeFileSync(join(directory, item.path), value);
     }
     directories.set(name, directory);
     return directory;

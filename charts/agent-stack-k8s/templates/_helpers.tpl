@@ -145,14 +145,3 @@ seccompProfile:
 {{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
-
-{{/* `agent-stack-k8s certs` in cluster mode for this release; the namespace comes from the config file. */}}
-{{- define "ask.certsArgs" -}}
-- certs
-- --secret={{ include "ask.tlsSecretName" . }}
-- --service={{ include "ask.webhookName" . }}
-- --webhook-configuration={{ include "ask.webhookConfigurationName" . }}
-- --out-dir=/tls
-- --ca-validity={{ .Values.certificates.selfManaged.caValidity }}
-- --serving-validity={{ .Values.certificates.selfManaged.servingValidity }}
-{{- end -}}
