@@ -26,6 +26,7 @@ import type { BuildkiteJob } from "../src/buildkite/job.ts";
 import { startFakeBuildkite } from "../test/fakes/buildkite/fake-buildkite.ts";
 import { startFakeKubernetes } from "../test/fakes/kubernetes-api.ts";
 import { testConfig } from "../test/support/fixtures.ts";
+import { stackWebhookConfiguration } from "../test/support/webhook-configuration.ts";
 import { startTestServer } from "../test/webhook/harness.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -42,26 +43,12 @@ const directory = mkdtempSync(join(tmpdir(), "launcher-bench-"));
 const previousBatch: string[] = [];
 
 function registerWebhook(): void {
-  kubernetes.put({
-    apiVersion: "admissionregistration.k8s.io/v1",
-    kind: "MutatingWebhookConfiguration",
-    metadata: { name: "agent-stack-k8s" },
-    webhooks: [
-      {
-        name: "jobs.agent-stack-k8s.buildkite.com",
-        admissionReviewVersions: ["v1"],
-        sideEffects: "None",
-        failurePolicy: "Fail",
-        timeoutSeconds: 10,
-        clientConfig: {
-          url: `https://127.0.0.1:${webhook.port}/mutate`,
-          caBundle: Buffer.from(webhook.certificates.caCert).toString("base64"),
-        },
-        rules: [{ apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["jobs"] }],
-        objectSelector: { matchLabels: { "buildkite.com/expand": "true" } },
-      },
-    ],
-  });
+  kubernetes.put(
+    stackWebhookConfiguration(
+      { url: `https://127.0.0.1:${webhook.port}/mutate` },
+      webhook.certificates.caCert,
+    ),
+  );
 }
 
 function jobCount(): number {

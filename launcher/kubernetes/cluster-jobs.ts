@@ -8,28 +8,13 @@
  *
  * The informer is shared: the job watcher and the cancel checker subscribe to `jobs`.
  */
-import { BatchV1Api, type KubeConfig } from "@kubernetes/client-node";
-import type { Registry } from "prom-client";
-import { callKube } from "../../runtime/kube.ts";
-import type { Logger } from "../../runtime/logger.ts";
-import type { Config } from "../../src/config/types.ts";
+import { BatchV1Api } from "@kubernetes/client-node";
 import type { ClusterJobs } from "../types.ts";
-import { createInformer, type Informer } from "./informer.ts";
+import type { Informer } from "./informer.ts";
 import { type JobSnapshot, jobSnapshot } from "./job-snapshot.ts";
-import { kubernetesMetrics } from "./metrics.ts";
-import { stackLabelSelector } from "./selector.ts";
+import { createStackInformer, type StackInformerOptions } from "./stack-informer.ts";
 
-export interface ClusterJobsOptions {
-  readonly kubeConfig: KubeConfig;
-  readonly config: Pick<Config, "namespace" | "id">;
-  readonly logger: Logger;
-  readonly registry: Registry;
-  /** Bound on each list call; default 60 s. */
-  readonly listTimeoutMs?: number;
-  /** Restart back-off after a failed list or watch; defaults 1 s doubling to 30 s. */
-  readonly initialBackoffMs?: number;
-  readonly maxBackoffMs?: number;
-}
+export type ClusterJobsOptions = StackInformerOptions;
 
 export interface StackJobs extends ClusterJobs {
   /** The Job informer, for the watchers. */
@@ -41,38 +26,16 @@ export interface StackJobs extends ClusterJobs {
   stop(): Promise<void>;
 }
 
-const DEFAULT_LIST_TIMEOUT_MS = 60_000;
-
 export function createClusterJobs(options: ClusterJobsOptions): StackJobs {
-  const { namespace } = options.config;
   const api = options.kubeConfig.makeApiClient(BatchV1Api);
-  const labelSelector = stackLabelSelector(options.config);
-  const listTimeoutMs = options.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS;
-  const metrics = kubernetesMetrics(options.registry);
-  const jobs = createInformer<JobSnapshot>({
-    kubeConfig: options.kubeConfig,
-    path: `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`,
+  const jobs = createStackInformer(options, {
     what: "Jobs",
-    labelSelector,
-    list: async (signal) => {
-      const result = await callKube(
-        `list the Jobs of namespace ${namespace}`,
-        (config) =>
-          api.listNamespacedJob(
-            { namespace, labelSelector, timeoutSeconds: Math.ceil(listTimeoutMs / 1000) },
-            config,
-          ),
-        { signal, timeoutMs: listTimeoutMs, retry: { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 } },
-      );
-      return { items: result.items, resourceVersion: result.metadata?.resourceVersion ?? "" };
-    },
+    resource: "jobs",
+    path: (namespace) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`,
+    list: (parameters, config) => api.listNamespacedJob(parameters, config),
     transform: jobSnapshot,
     nameOf: (job) => job.name,
     versionOf: (job) => job.resourceVersion,
-    logger: options.logger,
-    onRestart: () => metrics.informer.restarts.inc({ resource: "jobs" }),
-    ...(options.initialBackoffMs === undefined ? {} : { initialBackoffMs: options.initialBackoffMs }),
-    ...(options.maxBackoffMs === undefined ? {} : { maxBackoffMs: options.maxBackoffMs }),
   });
 
   /** uuid → how many Jobs carry it (another tool may have labelled a second Job with the same uuid). */

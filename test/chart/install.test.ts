@@ -121,14 +121,22 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
       ...(kubernetes.list("v1", "Secret", NAMESPACE) as unknown as K8sObject[]),
     ];
 
+    /** Starts a pod of the component's Deployment as kubelet would: init containers to completion, then the rest. */
+    const runPod = async (component: string) => {
+      const template = deployment(component).spec as { template: { spec: PodTemplateSpec } };
+      const pod = localPod(deployment(component), referable, env);
+      pods.push(pod);
+      for (const init of template.template.spec.initContainers ?? []) {
+        const container = pod.start(init);
+        running.push(container);
+        const code = await container.exited;
+        if (code !== 0) throw new Error(`init container ${init.name} exited ${code}:\n${container.output()}`);
+      }
+      for (const spec of template.template.spec.containers) running.push(pod.start(spec));
+    };
+
     // The certs keeper first: the webhook's pods cannot start before the Secret it creates exists.
-    const certsDeployment = deployment("certs");
-    const certsPod = localPod(certsDeployment, referable, env);
-    pods.push(certsPod);
-    for (const spec of (certsDeployment.spec as { template: { spec: PodTemplateSpec } }).template.spec
-      .containers) {
-      running.push(certsPod.start(spec));
-    }
+    await runPod("certs");
     const configurationName = oneOf(objects, "MutatingWebhookConfiguration").metadata.name;
     await waitFor("the certs keeper to create the TLS Secret and set the caBundle", 30_000, () => {
       const configuration = kubernetes.get(
@@ -143,17 +151,7 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
       );
     });
 
-    const webhookDeployment = deployment("webhook");
-    const webhookPod = localPod(webhookDeployment, referable, env);
-    pods.push(webhookPod);
-    const webhookSpec = (webhookDeployment.spec as { template: { spec: PodTemplateSpec } }).template.spec;
-    for (const init of webhookSpec.initContainers ?? []) {
-      const container = webhookPod.start(init);
-      running.push(container);
-      const code = await container.exited;
-      if (code !== 0) throw new Error(`init container ${init.name} exited ${code}:\n${container.output()}`);
-    }
-    for (const spec of webhookSpec.containers) running.push(webhookPod.start(spec));
+    await runPod("webhook");
     const tlsSecret = kubernetes.get("v1", "Secret", NAMESPACE, `${webhookName}-tls`) as unknown as {
       data: Record<string, string>;
     };
@@ -166,13 +164,7 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
       return readiness === 200;
     });
 
-    const launcherDeployment = deployment("launcher");
-    const launcherPod = localPod(launcherDeployment, referable, env);
-    pods.push(launcherPod);
-    for (const spec of (launcherDeployment.spec as { template: { spec: PodTemplateSpec } }).template.spec
-      .containers) {
-      running.push(launcherPod.start(spec));
-    }
+    await runPod("launcher");
     await waitFor(
       "the launcher to be ready",
       30_000,

@@ -11,11 +11,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { buildSkeleton } from "../../src/admission/skeleton.ts";
 import type { BuildkiteJob } from "../../src/buildkite/job.ts";
 import { testConfig, testJob } from "../support/fixtures.ts";
+import { STACK_WEBHOOK, stackWebhookConfiguration } from "../support/webhook-configuration.ts";
 import { freePort, startTestServer, type TestServer } from "../webhook/harness.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "./kubernetes-api.ts";
 
 const NS = "default";
-const WEBHOOK = "jobs.agent-stack-k8s.buildkite.com";
+const WEBHOOK = STACK_WEBHOOK;
 const config = testConfig();
 
 let webhook: TestServer;
@@ -43,25 +44,12 @@ function register(
   overrides: Partial<V1MutatingWebhook> = {},
   url = `https://127.0.0.1:${webhook.port}/mutate`,
 ) {
-  fake.put({
-    apiVersion: "admissionregistration.k8s.io/v1",
-    kind: "MutatingWebhookConfiguration",
-    metadata: { name: "agent-stack-k8s" },
-    webhooks: [
-      {
-        name: WEBHOOK,
-        admissionReviewVersions: ["v1"],
-        sideEffects: "None",
-        failurePolicy: "Fail",
-        reinvocationPolicy: "IfNeeded",
-        timeoutSeconds: 10,
-        clientConfig: { url, caBundle: Buffer.from(webhook.certificates.caCert).toString("base64") },
-        rules: [{ apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["jobs"] }],
-        objectSelector: { matchLabels: { "buildkite.com/expand": "true" } },
-        ...overrides,
-      },
-    ],
-  });
+  fake.put(
+    stackWebhookConfiguration({ url }, webhook.certificates.caCert, {
+      reinvocationPolicy: "IfNeeded",
+      ...overrides,
+    }),
+  );
 }
 
 function createSkeleton(job: BuildkiteJob = testJob()): Promise<V1Job> {
@@ -203,27 +191,12 @@ describe("a skeleton Job through the real webhook", () => {
     });
     try {
       const viaService = (name: string) => {
-        resolving.put({
-          apiVersion: "admissionregistration.k8s.io/v1",
-          kind: "MutatingWebhookConfiguration",
-          metadata: { name: "agent-stack-k8s" },
-          webhooks: [
-            {
-              name: WEBHOOK,
-              admissionReviewVersions: ["v1"],
-              sideEffects: "None",
-              failurePolicy: "Fail",
-              clientConfig: {
-                service: { name, namespace: "buildkite", path: "/mutate", port: 443 },
-                caBundle: Buffer.from(webhook.certificates.caCert).toString("base64"),
-              },
-              rules: [
-                { apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["jobs"] },
-              ],
-              objectSelector: { matchLabels: { "buildkite.com/expand": "true" } },
-            },
-          ],
-        });
+        resolving.put(
+          stackWebhookConfiguration(
+            { service: { name, namespace: "buildkite", path: "/mutate", port: 443 } },
+            webhook.certificates.caCert,
+          ),
+        );
         const client = resolving.kubeConfig().makeApiClient(BatchV1Api);
         // Each its own Job, so that the second create is not simply AlreadyExists.
         const job = testJob({ uuid: crypto.randomUUID() });

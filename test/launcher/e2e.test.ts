@@ -12,10 +12,10 @@ import { type FakeBuildkite, startFakeBuildkite } from "../fakes/buildkite/fake-
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 import { KUBERNETES_PLUGIN, testConfig } from "../support/fixtures.ts";
 import { expectValidJob } from "../support/k8s-validate.ts";
+import { stackWebhookConfiguration } from "../support/webhook-configuration.ts";
 import { eventually, freePort, startTestServer, type TestServer } from "../webhook/harness.ts";
 
 const NS = "buildkite";
-const WEBHOOK = "jobs.agent-stack-k8s.buildkite.com";
 
 let buildkite: FakeBuildkite;
 let kubernetes: FakeKubernetes;
@@ -41,23 +41,7 @@ afterEach(async () => {
 });
 
 function registerWebhook(url: string): void {
-  kubernetes.put({
-    apiVersion: "admissionregistration.k8s.io/v1",
-    kind: "MutatingWebhookConfiguration",
-    metadata: { name: "agent-stack-k8s" },
-    webhooks: [
-      {
-        name: WEBHOOK,
-        admissionReviewVersions: ["v1"],
-        sideEffects: "None",
-        failurePolicy: "Fail",
-        timeoutSeconds: 2,
-        clientConfig: { url, caBundle: Buffer.from(webhook.certificates.caCert).toString("base64") },
-        rules: [{ apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["jobs"] }],
-        objectSelector: { matchLabels: { "buildkite.com/expand": "true" } },
-      },
-    ],
-  });
+  kubernetes.put(stackWebhookConfiguration({ url }, webhook.certificates.caCert, { timeoutSeconds: 2 }));
 }
 
 interface RunningLauncher {

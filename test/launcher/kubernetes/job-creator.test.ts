@@ -6,10 +6,11 @@ import { parse } from "yaml";
 import { createJobCreator } from "../../../launcher/kubernetes/job-creator.ts";
 import type { JobCreator } from "../../../launcher/types.ts";
 import { testJob } from "../../support/fixtures.ts";
+import { STACK_WEBHOOK, stackWebhookConfiguration } from "../../support/webhook-configuration.ts";
 import { freePort, startTestServer, type TestServer } from "../../webhook/harness.ts";
 import { jobNameOf, NS, startTestCluster, type TestCluster, uuidOf } from "./helpers.ts";
 
-const WEBHOOK = "jobs.agent-stack-k8s.buildkite.com";
+const WEBHOOK = STACK_WEBHOOK;
 const CONFIG = { namespace: NS, jobPrefix: "buildkite-" };
 
 let webhook: TestServer;
@@ -41,24 +42,7 @@ function registerWebhook(
   url = `https://127.0.0.1:${webhook.port}/mutate`,
   overrides: Partial<V1MutatingWebhook> = {},
 ) {
-  cluster.fake.put({
-    apiVersion: "admissionregistration.k8s.io/v1",
-    kind: "MutatingWebhookConfiguration",
-    metadata: { name: "agent-stack-k8s" },
-    webhooks: [
-      {
-        name: WEBHOOK,
-        admissionReviewVersions: ["v1"],
-        sideEffects: "None",
-        failurePolicy: "Fail",
-        timeoutSeconds: 10,
-        clientConfig: { url, caBundle: Buffer.from(webhook.certificates.caCert).toString("base64") },
-        rules: [{ apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["jobs"] }],
-        objectSelector: { matchLabels: { "buildkite.com/expand": "true" } },
-        ...overrides,
-      },
-    ],
-  });
+  cluster.fake.put(stackWebhookConfiguration({ url }, webhook.certificates.caCert, overrides));
 }
 
 const signal = () => AbortSignal.timeout(10_000);
