@@ -156,6 +156,31 @@ export const ERRORS = {
     stage: "buildkite",
     summary: "the agent token for the Agent REST API is empty (Invalid token, empty string supplied)",
   },
+  ASK_BUILDKITE_STACKS_API: {
+    stage: "buildkite",
+    summary:
+      "a Stacks API call (or GET token) made with the agent token failed after its retries: `<call>: <METHOD> <URL>: <status> <message>`, no answer within http-timeout, or a connection error",
+  },
+  ASK_BUILDKITE_STACKS_RESPONSE: {
+    stage: "buildkite",
+    summary:
+      "a Stacks API answer lacks what the call needs (no jobs list, a stack without its cluster queue key, a job state the launcher does not know…)",
+  },
+  ASK_BUILDKITE_UNCLUSTERED_AGENT_TOKEN: {
+    stage: "buildkite",
+    summary:
+      "the agent token belongs to no cluster: the Stacks API needs a cluster agent token, and so does the GraphQL job source when cluster-uuid is empty",
+  },
+  ASK_BUILDKITE_CLUSTER_MISMATCH: {
+    stage: "buildkite",
+    summary:
+      "cluster-uuid names another cluster than the agent token's: agents started with that token could never run the jobs polled",
+  },
+  ASK_BUILDKITE_STACKS_CANNOT_CANCEL: {
+    stage: "buildkite",
+    summary:
+      "the Stacks API has no call that cancels a job: with job-source stacks the agent that has the job reports the failure",
+  },
 
   // Launcher: Kubernetes
   ASK_KUBERNETES_AGENT_TOKEN: {

@@ -40,6 +40,8 @@ const RETRYABLE_TRANSPORT_CODES: ReadonlySet<string> = new Set([
 export class AgentApiError extends AgentStackError {
   readonly method: string;
   readonly url: string;
+  /** What went wrong, without the method and URL: `404 Not Found: No job found`, `no answer within 60s`. */
+  readonly detail: string;
   /** Undefined when no answer came (transport error or timeout). */
   readonly status: number | undefined;
   /** The `message` of the server's JSON error body. */
@@ -65,6 +67,7 @@ export class AgentApiError extends AgentStackError {
     this.name = "AgentApiError";
     this.method = fields.method;
     this.url = fields.url;
+    this.detail = fields.detail;
     this.status = fields.status;
     this.serverMessage = fields.serverMessage;
     this.retryAfterMs = fields.retryAfterMs;
@@ -99,6 +102,8 @@ export interface AgentResponse {
   readonly status: number;
   /** The JSON body, or undefined when it is empty or not JSON. */
   readonly body: unknown;
+  /** `Retry-After` of a successful answer too: a server may ask a poller to slow down. */
+  readonly retryAfterMs?: number;
 }
 
 export interface AgentApiClientOptions {
@@ -189,7 +194,10 @@ export class AgentApiClient {
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       });
     }
-    return { status: response.status, body: parsed };
+    const retryAfterMs = parseRetryAfter(response.headers.get("retry-after"));
+    return retryAfterMs === undefined
+      ? { status: response.status, body: parsed }
+      : { status: response.status, body: parsed, retryAfterMs };
   }
 }
 

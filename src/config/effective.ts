@@ -35,7 +35,15 @@ export function applyEffectiveValues(values: Values, sources: Sources): string[]
   if (values.debug === true) values["log-level"] = "debug";
 
   warnings.push(...resolveQueue(values, sources));
+  resolveJobSource(values);
   return warnings;
+}
+
+/** An empty `job-source` follows the credentials given: an API token means GraphQL, as before. */
+function resolveJobSource(values: Values): void {
+  if (values["job-source"] !== "") return;
+  const token = values["buildkite-token"];
+  values["job-source"] = typeof token === "string" && token !== "" ? "graphql" : "stacks";
 }
 
 export function queueTagValue(tags: readonly string[]): string | undefined {

@@ -8,7 +8,7 @@
  */
 
 import { MINUTE, SECOND } from "./duration.ts";
-import type { Config } from "./types.ts";
+import { type Config, JOB_SOURCES } from "./types.ts";
 
 /** The subcommands whose behaviour the configuration drives. */
 export const CONFIG_SUBCOMMANDS = ["launcher", "webhook", "render"] as const;
@@ -125,7 +125,17 @@ export const CONFIG_KEYS = [
     description: "path of the YAML (or JSON) configuration file; empty: no file",
   },
 
-  // Buildkite: finding jobs (GraphQL, as v0.26.0)
+  // Buildkite: finding jobs
+  {
+    key: "job-source",
+    property: "jobSource",
+    group: "Buildkite",
+    type: { kind: "enum", default: "", values: ["", ...JOB_SOURCES] },
+    usedBy: LAUNCHER,
+    since: "HEAD",
+    description:
+      "where the launcher finds jobs: stacks (Buildkite's Stacks API, with the agent token only, as HEAD) or graphql (GraphQL API with buildkite-token and org, as v0.26.0); empty: graphql when buildkite-token is set, otherwise stacks",
+  },
   {
     key: "org",
     property: "org",
@@ -252,7 +262,7 @@ export const CONFIG_KEYS = [
     usedBy: LAUNCHER,
     since: "HEAD",
     description:
-      "page size of HEAD's stacks API job source; accepted for a future stacks API source, unused by GraphQL polling",
+      "page size of the scheduled-jobs list (job-source stacks; GraphQL uses graphql-results-limit)",
   },
   {
     key: "query-reset-interval",
@@ -262,7 +272,7 @@ export const CONFIG_KEYS = [
     usedBy: LAUNCHER,
     since: "HEAD",
     description:
-      "how often HEAD's stacks API source restarts its query from the first page; unused by GraphQL polling",
+      "job-source stacks: how long the list goes on from where the last poll stopped before it starts again from its first page (HEAD parses it but starts over on every poll)",
   },
   {
     key: "work-queue-limit",
@@ -271,7 +281,7 @@ export const CONFIG_KEYS = [
     type: { kind: "int", default: 1_000_000, min: 1 },
     usedBy: LAUNCHER,
     since: "HEAD",
-    description: "most jobs HEAD's stacks API source queues before creating them; unused by GraphQL polling",
+    description: "job-source stacks: most jobs reserved and waiting to be created at once",
   },
   {
     key: "reservation-expiry-seconds",
@@ -281,7 +291,7 @@ export const CONFIG_KEYS = [
     usedBy: LAUNCHER,
     since: "HEAD",
     description:
-      "how long HEAD's stacks API reserves a job for this stack, 0 meaning the server's 900; unused by GraphQL polling",
+      "job-source stacks: how long Buildkite keeps a job reserved for this stack before it may go elsewhere; 0 means the server's default (900)",
   },
 
   // Launcher: limits and watchers

@@ -18,13 +18,19 @@ import type {
 /** A Go duration in nanoseconds. */
 export type Duration = number;
 
+/** Where the launcher finds jobs: Buildkite's Stacks API (agent token only) or its GraphQL API. */
+export const JOB_SOURCES = ["stacks", "graphql"] as const;
+export type JobSourceKind = (typeof JOB_SOURCES)[number];
+
 export const LOG_FORMATS = ["logfmt", "json"] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
-  // Buildkite and the job source (GraphQL, as upstream v0.26.0).
+  // Buildkite and the job source.
+  /** Resolved at load: an empty `job-source` is `graphql` when `buildkite-token` is set, otherwise `stacks`. */
+  readonly jobSource: JobSourceKind;
   readonly org: string;
   readonly buildkiteToken: string;
   readonly clusterUuid: string;

@@ -10,6 +10,7 @@ const MINUTE = 60 * SECOND;
  * where the two disagree (noted per line).
  */
 const SPEC_DEFAULTS: Config = {
+  jobSource: "stacks", // ours: an empty job-source without buildkite-token is the Stacks API, as HEAD
   org: "",
   buildkiteToken: "",
   clusterUuid: "",

@@ -2,8 +2,9 @@
  * The fake's Agent REST API face (controller-runtime.md §3), with the checks Buildkite makes: the
  * registration token only registers and an agent's access token does the rest (401 otherwise); JSON
  * where JSON is expected; an acquire only of a SCHEDULED job whose rules the agent's tags satisfy (422
- * otherwise); start, log chunks and finish only by the agent that acquired the job, in that order; a
- * chunk's body valid gzip whose size matches `size`; `exit_status` a string.
+ * otherwise; a job a stack RESERVED can be acquired too); start, log chunks and finish only by the agent
+ * that acquired the job, in that order; a chunk's body valid gzip whose size matches `size`;
+ * `exit_status` a string.
  */
 import { gunzipSync } from "node:zlib";
 import { agentMatchesJob, type FakeStore, type StoredAgent, type StoredJob } from "./store.ts";
@@ -32,7 +33,8 @@ export function agentOperation(method: string, segments: readonly string[]): str
 }
 
 export interface FakeAgentApiOptions {
-  readonly registrationToken: string;
+  /** The agent (registration) token in force; it can be rotated. */
+  readonly registrationToken: () => string;
   /** What `endpoint` register answers with. */
   readonly endpointAfterRegister: () => string;
   /** Where acquired jobs say they live. */
@@ -53,7 +55,7 @@ export class FakeAgentApi {
     const token = /^Token (.+)$/.exec(call.headers.authorization ?? "")?.[1];
     if (operation === "register") {
       if (call.method !== "POST") return notFound();
-      if (token !== this.#options.registrationToken) return unauthorized();
+      if (token !== this.#options.registrationToken()) return unauthorized();
       return this.#register(call);
     }
     const agent = token === undefined ? undefined : this.#store.agents.get(token);
@@ -123,7 +125,8 @@ export class FakeAgentApi {
     if (call.body.length > 0) return badRequest("acquire takes no body");
     if (!agent.connected) return unprocessable("The agent is not connected");
     if (job.type !== "COMMAND") return unprocessable("Only command jobs can be acquired");
-    if (job.state !== "SCHEDULED") {
+    // A job a stack reserved is acquired by the agent the stack started for it.
+    if (job.state !== "SCHEDULED" && job.state !== "RESERVED") {
       return unprocessable(`The job can't be acquired because its state is ${job.state.toLowerCase()}`);
     }
     if (!agentMatchesJob(agent.tags, job.agentQueryRules ?? [])) {
@@ -131,6 +134,8 @@ export class FakeAgentApi {
     }
     job.state = "ACCEPTED";
     job.acquiredBy = agent.name;
+    job.reservedBy = undefined;
+    job.reservationExpiresAt = undefined;
     const env: Record<string, string> = {};
     for (const entry of job.env ?? []) {
       const equals = entry.indexOf("=");

@@ -2,23 +2,41 @@
  * A fake Buildkite for tests and benchmarks: one fastify HTTP server on 127.0.0.1 that serves the
  * GraphQL API at `/v1` (executed by graphql-js against the real schema, see `graphql.ts`) and the Agent
  * REST API at `/v3` (see `agent-api.ts`, and again at `/edge/v3` for agents that register answers to
- * send elsewhere), over one in-memory store. Every call is recorded; the next calls can be made to fail
- * (a status, no answer at all, a reset connection) and every answer can be delayed.
+ * send elsewhere) with its Stacks API and `GET token` (see `stacks-api.ts`), over one in-memory store.
+ * Every call is recorded; the next calls can be made to fail (a status, no answer at all, a reset
+ * connection) and every answer can be delayed.
  */
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import type { JobState } from "../../../launcher/types.ts";
 import { type AgentCall, agentOperation, FakeAgentApi } from "./agent-api.ts";
 import { FakeGraphql } from "./graphql.ts";
-import { type FakeAgent, type FakeJob, type FakeJobInput, FakeStore } from "./store.ts";
+import { FakeStacksApi, stacksOperation } from "./stacks-api.ts";
+import { type FakeAgent, type FakeJob, type FakeJobInput, type FakeStack, FakeStore } from "./store.ts";
 
-export type { FakeAgent, FakeChunk, FakeJob, FakeJobInput, FakeJobType } from "./store.ts";
+export type {
+  FakeAgent,
+  FakeChunk,
+  FakeJob,
+  FakeJobInput,
+  FakeJobType,
+  FakeStack,
+  FakeStackNotification,
+} from "./store.ts";
+
+/** The cluster of the fake's agent token unless told otherwise, with queues `default` (its default) and `kubernetes`. */
+export const FAKE_AGENT_TOKEN_CLUSTER = "0190c1a5-0000-4000-8000-00000000c1a5";
 
 export type CallKind = "graphql" | "agent";
 
 export interface FakeCall {
   readonly kind: CallKind;
-  /** GraphQL: the operation name. Agent API: the endpoint (`register`, `acquire`, `chunks`…). */
+  /**
+   * GraphQL: the operation name. Agent API: the endpoint (`register`, `acquire`, `chunks`…). Stacks API:
+   * the name its client prefixes errors with (`register stack`, `list scheduled jobs`, `batch reserve
+   * jobs`, `get job`, `get job states`, `finish job`, `create stack notifications`, `deregister stack`),
+   * and `token` for `GET token`.
+   */
   readonly operation: string;
   /** 0 when no answer was given (an injected timeout or reset). */
   readonly status: number;
@@ -48,15 +66,32 @@ export interface FakeBuildkite {
   /** `http://127.0.0.1:PORT/v3` */
   readonly agentUrl: string;
   readonly apiToken: string;
+  /** The agent token: agents register with it, and the Stacks API and `GET token` want it. */
   readonly registrationToken: string;
+  /** The same token as `registrationToken`, by the name the Stacks API gives it. */
+  readonly agentToken: string;
+  /** From now on only `token` is the agent token (a rotated Secret); the old one gets 401. */
+  rotateAgentToken(token: string): void;
+  /** The cluster `GET token` names; undefined for an unclustered token. */
+  readonly agentTokenCluster: string | undefined;
   readonly org: string;
   /** A job, SCHEDULED, COMMAND, `queue=kubernetes` unless told otherwise. */
   addJob(job?: FakeJobInput): FakeJob;
   job(uuid: string): FakeJob | undefined;
   setState(uuid: string, state: JobState): void;
   /** Creates the cluster (its GraphQL ID is base64 `Cluster---<uuid>`) or adds queues to it. */
-  addCluster(uuid: string, queues: ReadonlyArray<{ key: string; dispatchPaused?: boolean }>): void;
+  addCluster(
+    uuid: string,
+    queues: ReadonlyArray<{ key: string; dispatchPaused?: boolean; isDefault?: boolean }>,
+  ): void;
   setQueuePaused(clusterUuid: string, key: string, paused: boolean): void;
+  /** Stacks as they registered, by key. */
+  stack(key: string): FakeStack | undefined;
+  readonly stacks: readonly FakeStack[];
+  /** The fake's clock (ms since the epoch): reservations expire by it. */
+  now(): number;
+  /** Moves the fake's clock forward (reservations expire without waiting). */
+  advanceTime(ms: number): void;
   /** Agents in the order they registered. */
   readonly agents: readonly FakeAgent[];
   readonly calls: readonly FakeCall[];
@@ -72,6 +107,11 @@ export interface FakeBuildkiteOptions {
   readonly org?: string;
   readonly apiToken?: string;
   readonly registrationToken?: string;
+  /**
+   * The cluster of the agent token (`FAKE_AGENT_TOKEN_CLUSTER` by default, created with the queues
+   * `default` and `kubernetes`); `null` for an unclustered token.
+   */
+  readonly agentTokenCluster?: string | null;
   readonly latencyMs?: number;
   /** The `endpoint` that register answers with: the same API (default), `/edge/v3`, or empty. */
   readonly endpointAfterRegister?: "same" | "edge" | "empty";
@@ -92,8 +132,15 @@ const AGENT_PREFIXES = ["/v3/", "/edge/v3/"];
 export async function startFakeBuildkite(options: FakeBuildkiteOptions = {}): Promise<FakeBuildkite> {
   const org = options.org ?? "test-org";
   const apiToken = options.apiToken ?? "fake-graphql-api-token";
-  const registrationToken = options.registrationToken ?? "fake-agent-registration-token";
+  let registrationToken = options.registrationToken ?? "fake-agent-registration-token";
+  const agentTokenCluster =
+    options.agentTokenCluster === null ? undefined : (options.agentTokenCluster ?? FAKE_AGENT_TOKEN_CLUSTER);
+  let skewMs = 0;
+  const now = () => Date.now() + skewMs;
   const store = new FakeStore();
+  if (agentTokenCluster !== undefined && !store.clusters.has(agentTokenCluster)) {
+    store.addCluster(agentTokenCluster, [{ key: "default", isDefault: true }, { key: "kubernetes" }]);
+  }
   const graphql = new FakeGraphql(store, org);
   const calls: FakeCall[] = [];
   const failures: InjectedFailure[] = [];
@@ -102,7 +149,7 @@ export async function startFakeBuildkite(options: FakeBuildkiteOptions = {}): Pr
   let base = "";
 
   const agentApi = new FakeAgentApi(store, {
-    registrationToken,
+    registrationToken: () => registrationToken,
     agentUrl: () => `${base}/v3`,
     endpointAfterRegister: () => {
       switch (options.endpointAfterRegister ?? "same") {
@@ -114,6 +161,13 @@ export async function startFakeBuildkite(options: FakeBuildkiteOptions = {}): Pr
           return "";
       }
     },
+  });
+
+  const stacksApi = new FakeStacksApi(store, {
+    org,
+    agentToken: () => registrationToken,
+    agentTokenCluster: () => agentTokenCluster,
+    now,
   });
 
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 10 * 1024 * 1024 });
@@ -180,6 +234,7 @@ export async function startFakeBuildkite(options: FakeBuildkiteOptions = {}): Pr
   };
 
   app.post("/v1", async (request, reply) => {
+    store.expireReservations(now());
     const parsed = parseGraphqlRequest(request);
     const operation = "query" in parsed ? graphql.operationOf(parsed.query, parsed.operationName) : "invalid";
     const variables = "query" in parsed ? { variables: parsed.variables ?? {} } : {};
@@ -202,8 +257,10 @@ export async function startFakeBuildkite(options: FakeBuildkiteOptions = {}): Pr
     const prefix = AGENT_PREFIXES.find((candidate) => url.pathname.startsWith(candidate));
     if (prefix === undefined) return reply.code(404).send({ message: "Not Found" });
     const segments = url.pathname.slice(prefix.length).split("/").map(decodeURIComponent);
-    const operation = agentOperation(request.method, segments);
+    const stacksCall = stacksOperation(request.method, segments);
+    const operation = stacksCall ?? agentOperation(request.method, segments);
     if (await answerFailure(request, reply, "agent", operation)) return;
+    store.expireReservations(now());
     const call: AgentCall = {
       method: request.method,
       segments,
@@ -211,7 +268,7 @@ export async function startFakeBuildkite(options: FakeBuildkiteOptions = {}): Pr
       headers: request.headers as Record<string, string | undefined>,
       body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
     };
-    const answer = agentApi.handle(call);
+    const answer = stacksCall === undefined ? agentApi.handle(call) : stacksApi.handle(call);
     record(request, { kind: "agent", operation, status: answer.status });
     await delay(latencyMs);
     return reply.code(answer.status).send(answer.body);
@@ -232,10 +289,22 @@ export async function startFakeBuildkite(options: FakeBuildkiteOptions = {}): Pr
     graphqlUrl: `${base}/v1`,
     agentUrl: `${base}/v3`,
     apiToken,
-    registrationToken,
+    get registrationToken() {
+      return registrationToken;
+    },
+    get agentToken() {
+      return registrationToken;
+    },
+    rotateAgentToken: (token) => {
+      registrationToken = token;
+    },
+    agentTokenCluster,
     org,
     addJob: (job = {}) => store.addJob(job),
-    job: (uuid) => store.jobs.get(uuid),
+    job: (uuid) => {
+      store.expireReservations(now());
+      return store.jobs.get(uuid);
+    },
     setState: (uuid, state) => {
       requireJob(uuid).state = state;
     },
@@ -247,6 +316,15 @@ export async function startFakeBuildkite(options: FakeBuildkiteOptions = {}): Pr
     },
     get agents() {
       return [...store.agents.values()];
+    },
+    stack: (key) => store.stacks.get(key),
+    get stacks() {
+      return [...store.stacks.values()];
+    },
+    now,
+    advanceTime: (ms) => {
+      skewMs += ms;
+      store.expireReservations(now());
     },
     calls,
     clearCalls: () => {

@@ -1,7 +1,8 @@
 /**
- * The fake Buildkite's state: one organization's jobs, clusters with their queues, and the agents that
- * registered. Both faces of the fake (GraphQL and the Agent REST API) read and change it, so a job the
- * launcher fails through the Agent API shows as FINISHED to the next GraphQL query, as on Buildkite.
+ * The fake Buildkite's state: one organization's jobs, clusters with their queues, the agents that
+ * registered and the stacks that did. Every face of the fake (GraphQL, the Agent REST API, the Stacks
+ * API) reads and changes it, so a job the launcher fails through the Agent API shows as FINISHED to the
+ * next GraphQL query, and a job a stack reserved shows as RESERVED, as on Buildkite.
  */
 import type { JobState } from "../../../launcher/types.ts";
 
@@ -40,9 +41,43 @@ export interface FakeJob {
   readonly createdSeq: number;
   /** When Buildkite scheduled it (ISO 8601), as GraphQL's `scheduledAt`. */
   readonly scheduledAt: string;
+  /** What the Stacks API's scheduled-jobs list says about where the job comes from. */
+  readonly pipeline: { readonly slug: string; readonly uuid: string };
+  readonly build: { readonly uuid: string; readonly number: number; readonly branch: string };
+  readonly stepKey: string | null;
+  /** The stack whose reservation the job is under (state RESERVED), and until when (fake clock, ms). */
+  readonly reservedBy: string | undefined;
+  readonly reservationExpiresAt: number | undefined;
+  /** The `detail` a stack finished the job with (`POST stacks/{key}/jobs/{uuid}/finish`). */
+  readonly finishDetail: string | undefined;
+  /** The stack notifications sent about the job, in order. */
+  readonly notifications: readonly FakeStackNotification[];
 }
 
-export type FakeJobInput = Partial<Omit<FakeJob, "log" | "chunks" | "createdSeq">> & { uuid?: string };
+export interface FakeStackNotification {
+  readonly stackKey: string;
+  readonly detail: string;
+  readonly timestamp: string;
+}
+
+/** A stack as `POST stacks/register` left it. */
+export interface FakeStack {
+  readonly id: string;
+  readonly key: string;
+  readonly type: string;
+  /** As registered (`_default` stays `_default`). */
+  readonly queueKey: string;
+  /** The cluster queue it resolved to. */
+  readonly clusterQueueKey: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly state: "connected" | "disconnected" | "lost";
+  readonly lastConnectedOn: string;
+  readonly registrations: number;
+}
+
+export type FakeJobInput = Partial<Omit<FakeJob, "log" | "chunks" | "createdSeq" | "notifications">> & {
+  uuid?: string;
+};
 
 export interface FakeAgent {
   readonly id: string;
@@ -58,18 +93,23 @@ export interface FakeClusterQueue {
   readonly key: string;
   readonly dispatchPaused: boolean;
   readonly createdSeq: number;
+  /** A cluster's default queue: the one the Stacks API's `_default` names. */
+  readonly isDefault: boolean;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-export type StoredJob = Mutable<FakeJob> & { chunks: FakeChunk[] };
+export type StoredJob = Mutable<FakeJob> & { chunks: FakeChunk[]; notifications: FakeStackNotification[] };
 export type StoredAgent = Mutable<FakeAgent>;
 export type StoredQueue = Mutable<FakeClusterQueue>;
+export type StoredStack = Mutable<FakeStack>;
 
 export class FakeStore {
   readonly jobs = new Map<string, StoredJob>();
   readonly agents = new Map<string, StoredAgent>();
   /** cluster uuid → queues by key. */
   readonly clusters = new Map<string, Map<string, StoredQueue>>();
+  /** Stacks by key. */
+  readonly stacks = new Map<string, StoredStack>();
   #sequence = 0;
 
   addJob(input: FakeJobInput): StoredJob {
@@ -99,9 +139,35 @@ export class FakeStore {
       finishedAt: input.finishedAt,
       createdSeq,
       scheduledAt: input.scheduledAt ?? new Date().toISOString(),
+      pipeline: input.pipeline ?? { slug: "pipeline", uuid: `01900000-bbbb-4000-8000-000000000001` },
+      build: input.build ?? {
+        uuid: `01900000-cccc-4000-8000-${String(createdSeq).padStart(12, "0")}`,
+        number: createdSeq,
+        branch: "main",
+      },
+      stepKey: input.stepKey ?? null,
+      reservedBy: input.reservedBy,
+      reservationExpiresAt: input.reservationExpiresAt,
+      finishDetail: input.finishDetail,
+      notifications: [],
     };
     this.jobs.set(uuid, job);
     return job;
+  }
+
+  /** Reservations whose time is up give their jobs back to the queue, as SCHEDULED. */
+  expireReservations(now: number): void {
+    for (const job of this.jobs.values()) {
+      if (
+        job.state === "RESERVED" &&
+        job.reservationExpiresAt !== undefined &&
+        job.reservationExpiresAt <= now
+      ) {
+        job.state = "SCHEDULED";
+        job.reservedBy = undefined;
+        job.reservationExpiresAt = undefined;
+      }
+    }
   }
 
   addAgent(name: string, tags: readonly string[], registerBody: Record<string, unknown>): StoredAgent {
@@ -119,13 +185,18 @@ export class FakeStore {
     return agent;
   }
 
-  addCluster(uuid: string, queues: ReadonlyArray<{ key: string; dispatchPaused?: boolean }>): void {
+  addCluster(
+    uuid: string,
+    queues: ReadonlyArray<{ key: string; dispatchPaused?: boolean; isDefault?: boolean }>,
+  ): void {
     const byKey = this.clusters.get(uuid) ?? new Map<string, StoredQueue>();
     for (const queue of queues) {
+      if (queue.isDefault) for (const other of byKey.values()) other.isDefault = false;
       byKey.set(queue.key, {
         key: queue.key,
         dispatchPaused: queue.dispatchPaused ?? false,
         createdSeq: ++this.#sequence,
+        isDefault: queue.isDefault ?? false,
       });
     }
     this.clusters.set(uuid, byKey);
