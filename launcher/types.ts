@@ -35,15 +35,15 @@ export const JOB_STATES = [
 export type JobState = (typeof JOB_STATES)[number];
 
 /**
- * Where scheduled jobs come from: Buildkite's GraphQL API today (upstream v0.26.0); the agent-token
- * "stacks" API of upstream HEAD can be a second implementation later.
+ * Where scheduled jobs come from: Buildkite's GraphQL API (upstream v0.26.0, `GraphqlJobSource`) or the
+ * agent-token Stacks API of upstream HEAD (`StacksJobSource`, which reserves the jobs it returns).
  */
 export interface JobSource {
   /** One poll: the scheduled command jobs of the queue, every page up to the depth limit. */
   scheduledJobs(signal: AbortSignal): Promise<BuildkiteJob[]>;
   /** A job's state; `undefined` when Buildkite has no command job of that uuid. */
   jobState(uuid: string, signal: AbortSignal): Promise<JobState | undefined>;
-  /** Cancels a job (GraphQL `jobTypeCommandCancel`). */
+  /** Cancels a job (GraphQL `jobTypeCommandCancel`); the Stacks API has no such call and always throws. */
   cancelJob(uuid: string, signal: AbortSignal): Promise<void>;
 }
 
@@ -58,15 +58,23 @@ export interface FailJobRequest {
 }
 
 /**
- * Fails a Buildkite job with a message in its log, as upstream v0.26.0 does through the Agent REST API
- * (register, connect, acquire, start, log chunk, finish with exit status 1, disconnect).
+ * Fails a Buildkite job with a message, as upstream v0.26.0 does through the Agent REST API (register,
+ * connect, acquire, start, log chunk, finish with exit status 1, disconnect: `AgentJobFailer`), or as
+ * HEAD does through the Stacks API (`finish` with exit status -1 and the message as detail:
+ * `StacksJobFailer`).
  */
 export interface JobFailer {
-  /** Throws `JobAcquisitionRejectedError` when Buildkite refuses the acquire (422). */
+  /**
+   * Throws `JobAcquisitionRejectedError` when Buildkite refuses for good: the acquire (422), or the
+   * Stacks API's finish (404, 409, 422).
+   */
   failJob(request: FailJobRequest, signal: AbortSignal): Promise<void>;
 }
 
-/** Buildkite refused to let an agent acquire the job (already acquired, running, finished or cancelled). */
+/**
+ * Buildkite refused to let the job be failed from here: an agent may not acquire it, or the stack may
+ * not finish it (already acquired, running, finished or cancelled).
+ */
 export class JobAcquisitionRejectedError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

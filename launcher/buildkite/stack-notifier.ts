@@ -92,16 +92,19 @@ export class StackNotifier {
     return this.#flushing;
   }
 
-  /** Stops the timer and sends what is left, within 2 s. */
+  /** Stops the timer and sends what is left; takes 2 s at most, a flush under way included. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#flushing;
-    if (this.#buffer.length > 0) {
-      await this.#send(AbortSignal.timeout(FINAL_FLUSH_BUDGET_MS));
+    const budget = setTimeout(() => this.#stopper.abort(), FINAL_FLUSH_BUDGET_MS);
+    try {
+      await this.#flushing;
+      if (this.#buffer.length > 0) await this.#send(this.#stopper.signal);
+    } finally {
+      clearTimeout(budget);
+      this.#stopper.abort();
     }
-    this.#stopper.abort();
   }
 
   async #send(signal: AbortSignal): Promise<void> {

@@ -234,7 +234,8 @@ function ownedBy(agent: StoredAgent, job: StoredJob, state: StoredJob["state"]):
   return undefined;
 }
 
-function jsonBody(call: AgentCall): { json: Record<string, unknown> } | { problem: AgentAnswer } {
+/** The call's body as a JSON object, or the 400 answer that says why it is not one. */
+export function jsonBody(call: AgentCall): { json: Record<string, unknown> } | { problem: AgentAnswer } {
   const type = call.headers["content-type"] ?? "";
   if (!/^application\/json\b/.test(type)) {
     return { problem: badRequest(`expected Content-Type application/json, got ${JSON.stringify(type)}`) };

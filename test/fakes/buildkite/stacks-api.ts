@@ -9,7 +9,7 @@
  * A job belongs to a cluster queue when it is in the token's cluster and its `queue` rule names the
  * queue, or it has none (or `queue=_default`) and the queue is the cluster's default.
  */
-import type { AgentAnswer, AgentCall } from "./agent-api.ts";
+import { type AgentAnswer, type AgentCall, jsonBody } from "./agent-api.ts";
 import type { FakeStore, StoredJob, StoredQueue, StoredStack } from "./store.ts";
 
 /** The most uuids, notifications or jobs one request may carry or ask for. */
@@ -430,20 +430,6 @@ function uuidList(value: unknown, field: string): { list: string[] } | { problem
     return { problem: status(422, `${field} may hold at most ${STACKS_BATCH_LIMIT} uuids`) };
   }
   return { list: value as string[] };
-}
-
-function jsonBody(call: AgentCall): { json: Record<string, unknown> } | { problem: AgentAnswer } {
-  const type = call.headers["content-type"] ?? "";
-  if (!/^application\/json\b/.test(type)) {
-    return { problem: status(400, `expected Content-Type application/json, got ${JSON.stringify(type)}`) };
-  }
-  try {
-    const json: unknown = JSON.parse(call.body.toString("utf8"));
-    if (!isObject(json)) return { problem: status(400, "the body must be a JSON object") };
-    return { json };
-  } catch {
-    return { problem: status(400, "the body is not valid JSON") };
-  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

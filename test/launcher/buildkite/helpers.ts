@@ -1,7 +1,13 @@
-/** Shared by the Buildkite adapter tests: a captured logger and a clock whose sleeps take no time. */
+/**
+ * Shared by the Buildkite adapter tests: a captured logger, a clock whose sleeps take no time, a Stacks
+ * API client for the fake, and the error a promise rejects with.
+ */
 import { PassThrough } from "node:stream";
+import type { AgentTokenProvider } from "../../../launcher/buildkite/job-failer.ts";
 import type { RetryClock } from "../../../launcher/buildkite/retry.ts";
+import { StacksApiClient } from "../../../launcher/buildkite/stacks-api.ts";
 import { createLogger, type Logger } from "../../../runtime/logger.ts";
+import type { FakeBuildkite } from "../../fakes/buildkite/fake-buildkite.ts";
 
 export interface CapturedLogger {
   readonly logger: Logger;
@@ -52,4 +58,34 @@ export function instantClock(options: { start?: number; random?: number } = {}):
       if (signal.aborted) throw signal.reason;
     },
   };
+}
+
+/** A Stacks API client for the fake, with its agent token (as it is at each call) unless told otherwise. */
+export function stacksClient(
+  fake: FakeBuildkite,
+  logger: Logger,
+  options: {
+    clock?: RetryClock;
+    tokenProvider?: AgentTokenProvider;
+    timeoutMs?: number;
+    fetch?: typeof fetch;
+  } = {},
+): StacksApiClient {
+  return new StacksApiClient({
+    endpoint: fake.agentUrl,
+    tokenProvider: options.tokenProvider ?? (async () => fake.agentToken),
+    version: "1.2.3",
+    logger,
+    ...options,
+  });
+}
+
+/** What `promise` rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error("expected a rejection");
+    },
+    (error: unknown) => error as Error,
+  );
 }

@@ -8,13 +8,13 @@ import {
   JOB_CREATED_NOTIFICATION,
   StackNotifier,
 } from "../../../launcher/buildkite/stack-notifier.ts";
-import { StacksApiClient } from "../../../launcher/buildkite/stacks-api.ts";
+import type { StacksApiClient } from "../../../launcher/buildkite/stacks-api.ts";
 import {
   FAKE_AGENT_TOKEN_CLUSTER,
   type FakeBuildkite,
   startFakeBuildkite,
 } from "../../fakes/buildkite/fake-buildkite.ts";
-import { type CapturedLogger, captureLogger } from "./helpers.ts";
+import { type CapturedLogger, captureLogger, stacksClient } from "./helpers.ts";
 
 let fake: FakeBuildkite;
 let log: CapturedLogger;
@@ -24,12 +24,7 @@ const KEY = "my-stack";
 beforeEach(async () => {
   fake = await startFakeBuildkite();
   log = captureLogger();
-  client = new StacksApiClient({
-    endpoint: fake.agentUrl,
-    tokenProvider: async () => fake.agentToken,
-    version: "1.2.3",
-    logger: log.logger,
-  });
+  client = stacksClient(fake, log.logger);
   await client.registerStack({ key: KEY, queueKey: "kubernetes" }, AbortSignal.timeout(5_000));
   fake.clearCalls();
 });
@@ -123,4 +118,16 @@ test("sent on a timer, and what is left at stop is sent then; nothing is taken a
   stopping.notify(noted.uuid, "after stop");
   expect(fake.job(noted.uuid)?.notifications.map((note) => note.detail)).toEqual(["on the timer", "at stop"]);
   expect(stopping.pending()).toBe(0);
+});
+
+test("stop takes 2 s at most, even when Buildkite does not answer", async () => {
+  const noted = job();
+  const notes = notifier();
+  fake.failNext(1, "timeout", (_kind, operation) => operation === "create stack notifications");
+  notes.notify(noted.uuid, "never answered");
+  const started = performance.now();
+  await notes.stop();
+  // Without the budget it would wait for http-timeout (60 s).
+  expect(performance.now() - started).toBeLessThan(10_000);
+  expect(log.text()).toContain("sending stack notifications failed");
 });

@@ -11,7 +11,7 @@ import {
   stackKey,
   stackQueueKey,
 } from "../../../launcher/buildkite/stack-session.ts";
-import { StacksApiClient } from "../../../launcher/buildkite/stacks-api.ts";
+import type { StacksApiClient } from "../../../launcher/buildkite/stacks-api.ts";
 import {
   resolveGraphqlCluster,
   UNCLUSTERED_TOKEN_MESSAGE,
@@ -23,7 +23,7 @@ import {
   type FakeBuildkiteOptions,
   startFakeBuildkite,
 } from "../../fakes/buildkite/fake-buildkite.ts";
-import { type CapturedLogger, captureLogger, instantClock } from "./helpers.ts";
+import { type CapturedLogger, captureLogger, instantClock, rejection, stacksClient } from "./helpers.ts";
 
 let fake: FakeBuildkite;
 let log: CapturedLogger;
@@ -45,22 +45,7 @@ async function restart(options: FakeBuildkiteOptions): Promise<void> {
 }
 
 function client(): StacksApiClient {
-  return new StacksApiClient({
-    endpoint: fake.agentUrl,
-    tokenProvider: async () => fake.agentToken,
-    version: "1.2.3",
-    logger: log.logger,
-    clock: instantClock(),
-  });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error as Error,
-  );
+  return stacksClient(fake, log.logger, { clock: instantClock() });
 }
 
 describe("key, queue and rules", () => {

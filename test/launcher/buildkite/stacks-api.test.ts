@@ -11,7 +11,7 @@ import {
   FINISH_CROPPED_SUFFIX,
   isStacksApiError,
   NOTIFICATION_CROPPED_SUFFIX,
-  StacksApiClient,
+  type StacksApiClient,
 } from "../../../launcher/buildkite/stacks-api.ts";
 import { isAgentStackError } from "../../../src/errors.ts";
 import {
@@ -21,7 +21,14 @@ import {
   type FakeFailure,
   startFakeBuildkite,
 } from "../../fakes/buildkite/fake-buildkite.ts";
-import { type CapturedLogger, captureLogger, type InstantClock, instantClock } from "./helpers.ts";
+import {
+  type CapturedLogger,
+  captureLogger,
+  type InstantClock,
+  instantClock,
+  rejection,
+  stacksClient,
+} from "./helpers.ts";
 
 let fake: FakeBuildkite;
 let log: CapturedLogger;
@@ -62,15 +69,7 @@ function secretProvider(initial: () => string): AgentTokenProvider & { reads: nu
 function client(
   options: { tokenProvider?: AgentTokenProvider; timeoutMs?: number; fetch?: typeof fetch } = {},
 ) {
-  return new StacksApiClient({
-    endpoint: fake.agentUrl,
-    tokenProvider: options.tokenProvider ?? (async () => fake.agentToken),
-    version: "1.2.3",
-    logger: log.logger,
-    clock,
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-  });
+  return stacksClient(fake, log.logger, { clock, ...options });
 }
 
 async function registered(): Promise<StacksApiClient> {
@@ -90,15 +89,6 @@ function only(operation: string): FakeCall[] {
 
 function json(call: FakeCall | undefined): unknown {
   return JSON.parse(call?.body.toString("utf8") ?? "null");
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error as Error,
-  );
 }
 
 function job(input: Parameters<FakeBuildkite["addJob"]>[0] = {}) {

@@ -9,7 +9,7 @@ import type { StackSession } from "../../../launcher/buildkite/stack-session.ts"
 import {
   FINISH_CROPPED_SUFFIX,
   isStacksApiError,
-  StacksApiClient,
+  type StacksApiClient,
 } from "../../../launcher/buildkite/stacks-api.ts";
 import { StacksJobFailer } from "../../../launcher/buildkite/stacks-job-failer.ts";
 import { StacksJobSource } from "../../../launcher/buildkite/stacks-job-source.ts";
@@ -21,7 +21,14 @@ import {
   type FakeBuildkite,
   startFakeBuildkite,
 } from "../../fakes/buildkite/fake-buildkite.ts";
-import { type CapturedLogger, captureLogger, type InstantClock, instantClock } from "./helpers.ts";
+import {
+  type CapturedLogger,
+  captureLogger,
+  type InstantClock,
+  instantClock,
+  rejection,
+  stacksClient,
+} from "./helpers.ts";
 
 let fake: FakeBuildkite;
 let log: CapturedLogger;
@@ -40,13 +47,7 @@ beforeEach(async () => {
   fake = await startFakeBuildkite();
   log = captureLogger();
   clock = instantClock({ random: 0 });
-  client = new StacksApiClient({
-    endpoint: fake.agentUrl,
-    tokenProvider: async () => fake.agentToken,
-    version: "1.2.3",
-    logger: log.logger,
-    clock,
-  });
+  client = stacksClient(fake, log.logger, { clock });
   await client.registerStack({ key: SESSION.key, queueKey: SESSION.queueKey }, signal);
   fake.clearCalls();
 });
@@ -68,15 +69,6 @@ function request(
 
 function job(state: Parameters<FakeBuildkite["setState"]>[1] = "SCHEDULED") {
   return fake.addJob({ cluster: FAKE_AGENT_TOKEN_CLUSTER, state });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error as Error,
-  );
 }
 
 test("a scheduled or reserved job is finished with exit status -1 and the reason as its detail", async () => {

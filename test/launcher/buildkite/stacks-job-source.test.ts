@@ -7,7 +7,6 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { BuildkiteGraphqlClient } from "../../../launcher/buildkite/graphql-client.ts";
 import { GraphqlJobSource } from "../../../launcher/buildkite/graphql-job-source.ts";
 import { connectStack, type StackSession } from "../../../launcher/buildkite/stack-session.ts";
-import { StacksApiClient } from "../../../launcher/buildkite/stacks-api.ts";
 import {
   isFatalStacksError,
   StacksJobSource,
@@ -22,7 +21,14 @@ import {
   type FakeFailure,
   startFakeBuildkite,
 } from "../../fakes/buildkite/fake-buildkite.ts";
-import { type CapturedLogger, captureLogger, type InstantClock, instantClock } from "./helpers.ts";
+import {
+  type CapturedLogger,
+  captureLogger,
+  type InstantClock,
+  instantClock,
+  rejection,
+  stacksClient,
+} from "./helpers.ts";
 
 let fake: FakeBuildkite;
 let log: CapturedLogger;
@@ -52,21 +58,11 @@ const CONFIG: StacksJobSourceConfig = {
   workQueueLimit: 1_000_000,
 };
 
-function stacksClient(): StacksApiClient {
-  return new StacksApiClient({
-    endpoint: fake.agentUrl,
-    tokenProvider: async () => fake.agentToken,
-    version: "1.2.3",
-    logger: log.logger,
-    clock,
-  });
-}
-
 async function source(
   config: Partial<StacksJobSourceConfig> = {},
   options: Partial<StacksJobSourceOptions> = {},
 ): Promise<StacksJobSource> {
-  const client = stacksClient();
+  const client = stacksClient(fake, log.logger, { clock });
   const merged = { ...CONFIG, ...config };
   const session: StackSession = await connectStack(
     {
@@ -94,15 +90,6 @@ function failNext(count: number, failure: FakeFailure, operation: string): void 
 
 async function uuids(stacks: StacksJobSource): Promise<string[]> {
   return (await stacks.scheduledJobs(signal)).map((found) => found.uuid);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error as Error,
-  );
 }
 
 describe("a poll", () => {
@@ -361,13 +348,7 @@ describe("job states", () => {
     expect(await stacks.jobState("unknown", signal)).toBeUndefined();
 
     const odd = new StacksJobSource({
-      client: new StacksApiClient({
-        endpoint: fake.agentUrl,
-        tokenProvider: async () => fake.agentToken,
-        version: "1.2.3",
-        logger: log.logger,
-        fetch: weird,
-      }),
+      client: stacksClient(fake, log.logger, { fetch: weird }),
       session: {
         key: "my-stack",
         queueKey: "kubernetes",
