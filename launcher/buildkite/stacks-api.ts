@@ -4,12 +4,13 @@
  *
  * - goes to `agent-config.endpoint` (default `https://agent.buildkite.com/v3`) through the Agent REST
  *   API's HTTP client (`agent-api.ts`), with `Authorization: Token <agent token>`, `User-Agent:
- *   agent-stack-k8s/<version> stackspi/v1.0.0`, `Accept` and `Content-Type: application/json`, and a
+ *   agent-stack-k8s/<version> stackspi/v1.0.0` (`buildkite/agent-stack-k8s <version>` for `GET token`,
+ *   which upstream makes with the agent library), `Accept` and `Content-Type: application/json`, and a
  *   timeout (`http-timeout`);
  * - reads the token from the provider (the `agent-token-secret` Secret); a 401 makes it read the Secret
  *   again, and the call is sent once more if the token changed (a rotated Secret);
  * - retries as upstream's client does: register, get states, finish and `GET token` up to 5 attempts
- *   (ExponentialSubsecond(1 s) plus 0.5–1 s of jitter), 5xx, 429 and dropped connections only, each
+ *   (ExponentialSubsecond(1 s) plus 0.5–1 s of jitter), 5xx, 429 and transport errors only, each
  *   `Retry-After` honoured; the other calls once, their caller deciding what comes next;
  * - fails with a `StacksApiError` worded `<call>: <METHOD> <URL>: <status> <message>`. The token is in
  *   no URL, log line or message.
@@ -90,7 +91,6 @@ export class StacksApiError extends AgentStackError {
   /** The `message` of the `{"message"}` error body. */
   readonly serverMessage: string | undefined;
   readonly retryAfterMs: number | undefined;
-  readonly #retryableTransport: boolean;
 
   constructor(call: StacksCall, error: AgentApiError) {
     const detail =
@@ -105,12 +105,11 @@ export class StacksApiError extends AgentStackError {
     this.status = error.status;
     this.serverMessage = error.serverMessage;
     this.retryAfterMs = error.retryAfterMs;
-    this.#retryableTransport = error.retryableTransport;
   }
 
-  /** What upstream retries: 5xx, 429 and connection failures. */
+  /** What upstream retries: 5xx, 429, and no answer at all (a timeout, a connection failure). */
   get retryable(): boolean {
-    return this.status === undefined ? this.#retryableTransport : this.status >= 500 || this.status === 429;
+    return this.status === undefined || this.status >= 500 || this.status === 429;
   }
 
   /** Upstream's "permanent" error: a 4xx other than 429, which asking again will not change. */
@@ -209,6 +208,7 @@ interface CallRequest {
   readonly method: "GET" | "POST" | "PUT";
   readonly path: string;
   readonly json?: unknown;
+  readonly userAgent?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -226,7 +226,8 @@ export class StacksApiClient {
 
   /** `GET token`. */
   async tokenInfo(signal: AbortSignal): Promise<AgentTokenInfo> {
-    const { body } = await this.#call("get token", { method: "GET", path: "token" }, signal);
+    const userAgent = `buildkite/agent-stack-k8s ${this.#options.version}`;
+    const { body } = await this.#call("get token", { method: "GET", path: "token", userAgent }, signal);
     const fields = object(body, "get token");
     return {
       uuid: text(fields.uuid),
@@ -444,7 +445,7 @@ export class StacksApiClient {
   async #sendWith(token: string, request: CallRequest, signal: AbortSignal): Promise<AgentResponse> {
     const client = new AgentApiClient({
       token,
-      userAgent: this.#userAgent,
+      userAgent: request.userAgent ?? this.#userAgent,
       clock: this.#clock,
       timeoutMs: this.#options.timeoutMs || DEFAULT_TIMEOUT_MS,
       ...(this.#options.endpoint ? { endpoint: this.#options.endpoint } : {}),

@@ -107,11 +107,15 @@ describe("every request", () => {
       expect(call.url.startsWith("/v3/")).toBe(true);
       expect(call.headers).toMatchObject({
         authorization: `Token ${fake.agentToken}`,
-        "user-agent": "agent-stack-k8s/1.2.3 stackspi/v1.0.0",
         accept: "application/json",
         "content-type": "application/json",
       });
     }
+    // GET token is the agent library's call upstream, with its User-Agent.
+    expect(fake.calls.map((call) => call.headers["user-agent"])).toEqual([
+      "buildkite/agent-stack-k8s 1.2.3",
+      "agent-stack-k8s/1.2.3 stackspi/v1.0.0",
+    ]);
     expect(fake.calls.map((call) => `${call.method} ${call.url}`)).toEqual([
       "GET /v3/token",
       "POST /v3/stacks/register",
