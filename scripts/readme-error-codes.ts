@@ -16,6 +16,7 @@ const STAGE_EFFECT: Readonly<Record<string, string>> = {
   certs: "exit status 1 (`certs`)",
   buildkite:
     "launcher: logged; the poll or the job is retried with back-off (an invalid organization stops the launcher)",
+  "buildkite-identity": "launcher: does not start (exit status 1), saying what to set",
   kubernetes: "launcher: logged; retried with back-off",
 };
 

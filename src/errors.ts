@@ -167,12 +167,12 @@ export const ERRORS = {
       "a Stacks API answer lacks what the call needs (no jobs list, a stack without its cluster queue key, a job state the launcher does not know…)",
   },
   ASK_BUILDKITE_UNCLUSTERED_AGENT_TOKEN: {
-    stage: "buildkite",
+    stage: "buildkite-identity",
     summary:
       "the agent token belongs to no cluster: the Stacks API needs a cluster agent token, and so does the GraphQL job source when cluster-uuid is empty",
   },
   ASK_BUILDKITE_CLUSTER_MISMATCH: {
-    stage: "buildkite",
+    stage: "buildkite-identity",
     summary:
       "cluster-uuid names another cluster than the agent token's: agents started with that token could never run the jobs polled",
   },

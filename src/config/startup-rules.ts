@@ -202,11 +202,14 @@ export function requirementProblems(
   return problems;
 }
 
-/** v0.26.0 fails with `missing required tag: queue` once the monitor starts; we say so at startup. */
+/**
+ * v0.26.0 fails with `missing required tag: queue` once the monitor starts; we say so at startup. The
+ * Stacks API needs no queue: without one the stack serves the cluster's default queue (HEAD).
+ */
 function launcherTagProblems(values: Values, sourceOf: SourceOf): ConfigProblem[] {
   const tags = Array.isArray(values.tags) ? (values.tags as string[]) : [];
   const problems: ConfigProblem[] = [];
-  if (queueTagValue(tags) === undefined) {
+  if (queueTagValue(tags) === undefined && values["job-source"] === "graphql") {
     problems.push(
       invalidValue(
         "tags",

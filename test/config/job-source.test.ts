@@ -22,3 +22,14 @@ test("anything else is refused, naming the choices", () => {
   expect(problem.message).toContain("stacks");
   expect(problem.message).toContain("graphql");
 });
+
+test("stacks needs no queue (the cluster's default queue); graphql still does", () => {
+  const env = { TAGS: "os=linux" };
+  expect(
+    load({ subcommand: "launcher", env: { ...env, JOB_SOURCE: "stacks", ORG: "a", BUILDKITE_TOKEN: "t" } })
+      .config.queue,
+  ).toBe("");
+  expect(
+    problemOf({ subcommand: "launcher", env: { ...env, ORG: "a", BUILDKITE_TOKEN: "t" } }).message,
+  ).toContain("missing required tag: queue");
+});
