@@ -4,11 +4,24 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { chartValuesSchemaText } from "../../scripts/chart-values-schema.ts";
 import { loadConfig } from "../../src/config/load.ts";
+import {
+  type Permission,
+  type PermissionNames,
+  STACK_COMPONENTS,
+  stackPermissions,
+} from "../../src/k8s/permissions.ts";
 import { runHelm } from "../support/helm.ts";
 import { dns1123LabelErrors } from "../support/k8s-names.ts";
 import { definitionForKind } from "../support/k8s-openapi.ts";
 import { validateK8sObject } from "../support/k8s-validate.ts";
-import { allows, type Request, rulesOf, type Subject } from "./rbac.ts";
+import {
+  allows,
+  grantedRules,
+  type Request,
+  rulesOf,
+  type Subject,
+  serviceAccountSubject,
+} from "../support/rbac.ts";
 import {
   CHART,
   HELM,
@@ -247,8 +260,52 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
         (object) => podLabels(object)["app.kubernetes.io/component"] === component,
       );
       if (deployment === undefined) throw new Error(`no ${component} Deployment`);
-      return { serviceAccount: podSpec(deployment).serviceAccountName, namespace: NAMESPACE };
+      return serviceAccountSubject(NAMESPACE, podSpec(deployment).serviceAccountName);
     };
+    /** The names the rendered chart gives what components may only touch by name. */
+    const permissionNamesOf = (rendered: readonly K8sObject[]): PermissionNames => ({
+      agentTokenSecret: (parse(configFile(rendered)) as Record<string, string>)[
+        "agent-token-secret"
+      ] as string,
+      tlsSecret:
+        podSpec(
+          objectsOfKind(rendered, "Deployment").find(
+            (deployment) => podLabels(deployment)["app.kubernetes.io/component"] === "webhook",
+          ) as K8sObject,
+        ).volumes.find((volume) => volume.name === "tls")?.secret?.secretName ?? "",
+      webhookConfiguration: oneOf(rendered, "MutatingWebhookConfiguration").metadata.name,
+    });
+    const permissionKey = (permission: Permission): string =>
+      `${permission.verb} ${permission.group}/${permission.resource} ${permission.name ?? "*"} in ${permission.namespaced ? NAMESPACE : "the cluster"}`;
+    const requestOf = (permission: Permission): Request => ({
+      verb: permission.verb,
+      group: permission.group,
+      resource: permission.resource,
+      ...(permission.name === undefined ? {} : { name: permission.name }),
+      ...(permission.namespaced ? { namespace: NAMESPACE } : {}),
+    });
+    /** Every (verb, resource, name, namespace) the RBAC objects grant `subject`, as `permissionKey` writes them. */
+    const grantsOf = (rendered: readonly K8sObject[], subject: Subject): Set<string> =>
+      new Set(
+        grantedRules(rendered, subject).flatMap(({ rule, namespace }) =>
+          (rule.apiGroups ?? []).flatMap((group) =>
+            (rule.resources ?? []).flatMap((resource) =>
+              rule.verbs.flatMap((verb) =>
+                (rule.resourceNames?.length ? rule.resourceNames : [undefined]).map((name) =>
+                  permissionKey({
+                    verb,
+                    group,
+                    resource,
+                    ...(name === undefined ? {} : { name }),
+                    namespaced: namespace !== undefined,
+                    why: "",
+                  }),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
 
     it.each(VALUES_FILES)("has no wildcard and no cluster-wide secret access, with %s", (file) => {
       const roles = objects(file).filter((object) => object.kind === "Role" || object.kind === "ClusterRole");
@@ -288,25 +345,29 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
       }
     });
 
+    it.each(VALUES_FILES)(
+      "grants each component exactly the permissions src/k8s/permissions.ts lists, with %s",
+      (file) => {
+        const rendered = objects(file);
+        const names = permissionNamesOf(rendered);
+        const components = STACK_COMPONENTS.filter((component) =>
+          objectsOfKind(rendered, "Deployment").some(
+            (deployment) => podLabels(deployment)["app.kubernetes.io/component"] === component,
+          ),
+        );
+        for (const component of components) {
+          const granted = grantsOf(rendered, subjectOf(rendered, component));
+          const listed = stackPermissions(component, names).map(permissionKey);
+          expect([...granted].sort(), component).toEqual([...new Set(listed)].sort());
+        }
+      },
+    );
+
     it.each(VALUES_FILES)("lets the launcher make every call it makes, and no more, with %s", (file) => {
       const rendered = objects(file);
       const launcher = subjectOf(rendered, "launcher");
-      const tokenSecret = (parse(configFile(rendered)) as Record<string, string>)[
-        "agent-token-secret"
-      ] as string;
       const ns = NAMESPACE;
-      const needed = [
-        ...["get", "list", "watch", "create", "patch", "delete"].map((verb) => ({
-          verb,
-          group: "batch",
-          resource: "jobs",
-          namespace: ns,
-        })),
-        { verb: "list", group: "", resource: "pods", namespace: ns },
-        { verb: "watch", group: "", resource: "pods", namespace: ns },
-        { verb: "list", group: "", resource: "events", namespace: ns },
-        { verb: "get", group: "", resource: "secrets", name: tokenSecret, namespace: ns },
-      ];
+      const needed = stackPermissions("launcher", permissionNamesOf(rendered)).map(requestOf);
       for (const request of needed)
         expect(allows(rendered, launcher, request), JSON.stringify(request)).toBe(true);
       const refused = [
@@ -327,8 +388,8 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
         const rendered = objects(file);
         const webhook = subjectOf(rendered, "webhook");
         const may = (request: Request) => allows(rendered, webhook, request);
-        expect(may({ verb: "list", group: "", resource: "podtemplates", namespace: NAMESPACE })).toBe(true);
-        expect(may({ verb: "watch", group: "", resource: "podtemplates", namespace: NAMESPACE })).toBe(true);
+        for (const request of stackPermissions("webhook", permissionNamesOf(rendered)).map(requestOf))
+          expect(may(request), JSON.stringify(request)).toBe(true);
         expect(may({ verb: "create", group: "batch", resource: "jobs", namespace: NAMESPACE })).toBe(false);
         expect(may({ verb: "create", group: "", resource: "secrets", namespace: NAMESPACE })).toBe(false);
         expect(
