@@ -293,7 +293,7 @@ function post(
 }
 
 /** The Go error texts kube-apiserver would print for the usual failures. */
-function goError(error: unknown): string {
+export function goError(error: unknown): string {
   const { name, code, address, port, message } = error as {
     name?: string;
     code?: string;

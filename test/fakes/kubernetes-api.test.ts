@@ -431,13 +431,13 @@ describe("the test helpers", () => {
 
   test("put and remove need a kind the fake serves", () => {
     expect(() =>
-      fake.put({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "d", namespace: "ns" } }),
-    ).toThrow("the fake Kubernetes API does not serve apps/v1 Deployment");
+      fake.put({ apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "d", namespace: "ns" } }),
+    ).toThrow("the fake Kubernetes API does not serve apps/v1 StatefulSet");
     expect(() => fake.remove("v1", "Secret", "ns", "none")).toThrow("remove: Secret ns/none does not exist");
   });
 
   test("unknown paths and verbs get Status errors", async () => {
-    const response = await fetch(`${fake.url}/api/v1/namespaces/ns/configmaps`);
+    const response = await fetch(`${fake.url}/api/v1/namespaces/ns/replicationcontrollers`);
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ kind: "Status", reason: "NotFound" });
     const post = await fetch(`${fake.url}/api/v1/secrets`, {

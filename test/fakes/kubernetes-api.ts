@@ -5,11 +5,19 @@
  * Kubernetes `Status` objects (404 NotFound, 409 AlreadyExists / Conflict, 422 Invalid, 429 with
  * `Retry-After`, 500), and streams watches as newline-delimited events.
  *
- * Served: core/v1 Secrets, PodTemplates, Pods (with `status`), Events, batch/v1 Jobs (with `status`)
- * (namespaced), admissionregistration.k8s.io/v1 MutatingWebhookConfigurations (cluster-scoped); each
- * with get, list and watch (label selectors, field selectors, resourceVersions), create (`generateName`,
- * `dryRun`), update (PUT), patch (merge-patch and json-patch) and delete (grace period, propagation
- * policy, preconditions). More resources are entries in `kubernetes-resources.ts`.
+ * Served: core/v1 Secrets, PodTemplates, Pods (with `status`), Events, ConfigMaps, Services,
+ * ServiceAccounts, batch/v1 Jobs (with `status`), apps/v1 Deployments, rbac.authorization.k8s.io/v1
+ * Roles and RoleBindings (namespaced), ClusterRoles, ClusterRoleBindings and
+ * admissionregistration.k8s.io/v1 MutatingWebhookConfigurations (cluster-scoped); each with get, list
+ * and watch (label selectors, field selectors, resourceVersions), create (`generateName`, `dryRun`),
+ * update (PUT), patch (merge-patch and json-patch) and delete (grace period, propagation policy,
+ * preconditions). More resources are entries in `kubernetes-resources.ts`. Besides: pod logs
+ * (`kubernetes-pod-logs.ts`), the service proxy (`kubernetes-service-proxy.ts`) and
+ * SelfSubjectAccessReviews.
+ *
+ * Every request is authorised with RBAC over the stored Roles and bindings, as the caller (`user`,
+ * by default a `system:masters` administrator who may do everything) or as whom it impersonates
+ * (`kubernetes-authorization.ts`).
  *
  * As kube-apiserver, a create is defaulted, then goes through the registered mutating webhooks
  * (`kubernetes-admission.ts`: a real AdmissionReview over HTTPS), then is validated. Behind the API,
@@ -24,12 +32,14 @@ import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import jsonpatch, { type Operation } from "fast-json-patch";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import { mutatingAdmission } from "./kubernetes-admission.ts";
+import { CLUSTER_ADMIN, createAuthorizer, type FakeUser, requestOf } from "./kubernetes-authorization.ts";
 import {
   createJobController,
   type DeleteOptions,
   type ObjectStore,
   type SimulatedCluster,
 } from "./kubernetes-job-controller.ts";
+import { createPodLogs, type WriteLogOptions } from "./kubernetes-pod-logs.ts";
 import {
   apiVersionOf,
   FAKE_RESOURCES,
@@ -46,6 +56,7 @@ import {
   writeProblems,
 } from "./kubernetes-rules.ts";
 import { type ObjectPredicate, parseFieldSelector, parseLabelSelector } from "./kubernetes-selectors.ts";
+import { proxyTargetOf, proxyToService } from "./kubernetes-service-proxy.ts";
 import {
   alreadyExists,
   badRequest,
@@ -104,6 +115,8 @@ export interface FakeKubernetes {
   ): void;
   /** Ends every open watch, as an API server restart or a load balancer's idle timeout would. */
   closeWatches(): void;
+  /** Appends lines to a container's log, as kubelet would keep it (`previous`: the run before a restart). */
+  writeLog(namespace: string, pod: string, container: string, text: string, options?: WriteLogOptions): void;
   close(): Promise<void>;
 }
 
@@ -143,6 +156,18 @@ export interface FakeKubernetesOptions {
     port: number;
     path: string;
   }) => string | undefined;
+  /** Who the caller is; default a `system:masters` administrator. */
+  readonly user?: FakeUser;
+}
+
+const SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+
+/** What a route answers: an object (JSON) or text, with a status when it is not the method's usual one. */
+interface Answer {
+  readonly body: unknown;
+  readonly warnings?: readonly string[];
+  readonly status?: number;
+  readonly contentType?: string;
 }
 
 const JSON_TYPES = new Set([
@@ -160,6 +185,8 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
   const failures: InjectedFailure[] = [];
   const requests: FakeRequest[] = [];
   let resourceVersion = 1;
+  const podLogs = createPodLogs();
+  const authorizer = createAuthorizer(options.user ?? CLUSTER_ADMIN, () => [...objects.values()]);
 
   const keyOf = (resource: FakeResource, namespace: string | undefined, name: string) =>
     `${resource.plural}.${resource.group}/${namespace ?? ""}/${name}`;
@@ -556,7 +583,8 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
             answer.warnings.map((warning) => `299 - ${JSON.stringify(warning)}`),
           );
         }
-        return reply.code(request.method === "POST" ? 201 : 200).send(answer.body);
+        if (answer.contentType !== undefined) reply.type(answer.contentType);
+        return reply.code(answer.status ?? (request.method === "POST" ? 201 : 200)).send(answer.body);
       } catch (error) {
         if (!(error instanceof StatusError)) throw error;
         return reply.code(error.status.code).headers(error.headers).send(error.status);
@@ -569,11 +597,20 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     reply: FastifyReply,
     body: unknown,
     contentType: string,
-  ): Promise<{ body: unknown; warnings?: readonly string[] } | undefined> {
+  ): Promise<Answer | undefined> {
     const url = new URL(request.url, "http://fake");
+    const query = Object.fromEntries(url.searchParams);
+    const user = authorizer.userOf(request.headers);
+    const attributes = requestOf(request.method, url.pathname, query);
+    if (request.method === "POST" && url.pathname === SELF_SUBJECT_ACCESS_REVIEWS) {
+      // Every authenticated user may ask what it may do (the system:basic-user ClusterRole).
+      return { body: authorizer.review(user, body) };
+    }
+    if (attributes !== undefined) authorizer.check(user, attributes);
+    const special = await subresource(request.method, url, query);
+    if (special !== undefined) return special;
     const target = parseResourcePath(resources, url.pathname);
     if (target === undefined) throw unknownPath(url.pathname);
-    const query = Object.fromEntries(url.searchParams);
     const { name } = target;
     const status = target.subresource === "status";
     switch (request.method) {
@@ -604,6 +641,35 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
         break;
     }
     throw methodNotAllowed(request.method, url.pathname);
+  }
+
+  /** Pod logs and the service proxy: subresources that are not objects. */
+  async function subresource(
+    method: string,
+    url: URL,
+    query: Readonly<Record<string, string>>,
+  ): Promise<Answer | undefined> {
+    const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
+    if (log !== null) {
+      if (method !== "GET") throw methodNotAllowed(method, url.pathname);
+      const pods = resourceByKind(resources, "v1", "Pod");
+      const pod = getOrThrow(
+        { resource: pods, namespace: log[1], name: log[2] },
+        decodeURIComponent(log[2] ?? ""),
+      );
+      return { body: podLogs.read(pod, query), contentType: "text/plain" };
+    }
+    const proxy = proxyTargetOf(url);
+    if (proxy !== undefined) {
+      if (method !== "GET") throw methodNotAllowed(method, url.pathname);
+      const services = resourceByKind(resources, "v1", "Service");
+      const name =
+        proxy.service.split(":").length === 3 ? proxy.service.split(":")[1] : proxy.service.split(":")[0];
+      const service = getOrThrow({ resource: services, namespace: proxy.namespace, name }, name ?? "");
+      const answer = await proxyToService(proxy, service, options.serviceUrl ?? (() => undefined));
+      return { body: answer.body, status: answer.status, contentType: answer.contentType };
+    }
+    return undefined;
   }
 
   function getOrThrow(target: ResourcePath, name: string): JsonObject {
@@ -727,6 +793,9 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     },
     closeWatches() {
       for (const watcher of [...watchers]) stopWatcher(watcher);
+    },
+    writeLog(namespace, pod, container, text, logOptions) {
+      podLogs.write(namespace, pod, container, text, logOptions);
     },
     async close() {
       for (const watcher of [...watchers]) stopWatcher(watcher);

@@ -224,3 +224,39 @@ export function success(resource: FakeResource, name: string): StatusBody {
 export function expired(resourceVersion: string): StatusBody {
   return failure(410, "Expired", `too old resource version: ${resourceVersion}`);
 }
+
+/** What the authorizer's refusal looks like: 403 Forbidden, worded as kube-apiserver's `forbidden()`. */
+export function forbidden(
+  user: string,
+  request: {
+    readonly verb: string;
+    readonly group: string;
+    readonly resource: string;
+    readonly name?: string;
+    readonly namespace?: string;
+  },
+): StatusError {
+  const [resource = "", subresource] = request.resource.split("/");
+  const qualified = request.group === "" ? resource : `${resource}.${request.group}`;
+  const object = request.name === undefined ? qualified : `${qualified} "${request.name}"`;
+  const scope =
+    request.namespace === undefined ? "at the cluster scope" : `in the namespace "${request.namespace}"`;
+  const fullResource = subresource === undefined ? resource : `${resource}/${subresource}`;
+  return new StatusError(
+    failure(
+      403,
+      "Forbidden",
+      `${object} is forbidden: User "${user}" cannot ${request.verb} resource "${fullResource}" in API group "${request.group}" ${scope}`,
+      {
+        ...(request.name === undefined ? {} : { name: request.name }),
+        ...(request.group === "" ? {} : { group: request.group }),
+        kind: resource,
+      },
+    ),
+  );
+}
+
+/** The service proxy's answer when it cannot reach a backend (`error trying to reach service: …`). */
+export function serviceUnavailable(message: string): StatusError {
+  return new StatusError(failure(503, "ServiceUnavailable", message));
+}
