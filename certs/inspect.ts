@@ -180,12 +180,16 @@ function keyProblem(certificate: X509Certificate, keyPem: string, where: string)
   return `${where}: the private key does not belong to the certificate`;
 }
 
-function issuerProblem(serving: X509Certificate, ca: X509Certificate, where: string): string | undefined {
+export function issuerProblem(
+  serving: X509Certificate,
+  ca: X509Certificate,
+  where: string,
+): string | undefined {
   if (serving.checkIssued(ca) && serving.verify(ca.publicKey)) return undefined;
   return `${where}: not issued and signed by the CA in ca.crt`;
 }
 
-function timeProblem(certificate: X509Certificate, now: Date, where: string): string | undefined {
+export function timeProblem(certificate: X509Certificate, now: Date, where: string): string | undefined {
   if (now < certificate.validFromDate) {
     return `${where}: not valid before ${certificate.validFromDate.toISOString()} (now ${now.toISOString()})`;
   }
@@ -193,7 +197,7 @@ function timeProblem(certificate: X509Certificate, now: Date, where: string): st
   return undefined;
 }
 
-function coverageProblem(
+export function coverageProblem(
   serving: X509Certificate,
   options: InspectOptions,
   where: string,
