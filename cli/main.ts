@@ -32,6 +32,11 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
       "create and renew the webhook's CA and serving certificate (files, or a Secret and the caBundle)",
     run: async (args, io) => (await import("../certs/command.ts")).certsCommand(args, io),
   },
+  diagnose: {
+    summary:
+      "collect what support asks for (logs, Jobs, Events, configuration, webhook, permissions) into one archive",
+    run: async (args, io) => (await import("../diagnose/command.ts")).diagnoseCommand(args, io),
+  },
   version: {
     summary: "print the version",
     run: (_args, io) => {

@@ -14,6 +14,7 @@ const STAGE_EFFECT: Readonly<Record<string, string>> = {
   smp: "reported inside `ASK_PATCH_FAILED` during expansion",
   admission: "HTTP 400 from the webhook",
   certs: "exit status 1 (`certs`)",
+  diagnose: "exit status 1 (`diagnose`)",
   buildkite:
     "launcher: logged; the poll or the job is retried with back-off (an invalid organization stops the launcher)",
   "buildkite-identity": "launcher: does not start (exit status 1), saying what to set",

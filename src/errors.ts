@@ -123,6 +123,21 @@ export const ERRORS = {
     summary: "a Kubernetes API call for the certificates failed, after its retries where it is transient",
   },
 
+  // Support data (`agent-stack-k8s diagnose`): `cli` means exit status 2, `diagnose` exit status 1.
+  ASK_DIAGNOSE_OUTPUT: {
+    stage: "cli",
+    summary: "the --out archive of diagnose cannot be created or written",
+  },
+  ASK_DIAGNOSE_KUBERNETES_CONFIG: {
+    stage: "diagnose",
+    summary: "diagnose finds no Kubernetes configuration to use (KUBECONFIG, ~/.kube/config or in-cluster)",
+  },
+  ASK_DIAGNOSE_NOTHING_COLLECTED: {
+    stage: "diagnose",
+    summary:
+      "diagnose could collect no part at all (the API server unreachable, or no permission to read anything); the archive holds only its summary",
+  },
+
   // Launcher: Buildkite
   ASK_BUILDKITE_GRAPHQL_REQUEST: {
     stage: "buildkite",

@@ -21,7 +21,8 @@ import { stackImagePullPolicy } from "./pull-policy.ts";
 import type { Draft, ExpansionInputs } from "./state.ts";
 import { copyOfSharedMounts } from "./volumes.ts";
 
-const DEFAULT_REDACTED_VARS = [
+/** The agent's BUILDKITE_REDACTED_VARS default: names whose values it redacts from job logs (diagnose too). */
+export const DEFAULT_REDACTED_VARS = [
   "*_PASSWORD",
   "*_SECRET",
   "*_TOKEN",

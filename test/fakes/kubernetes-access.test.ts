@@ -179,10 +179,10 @@ describe("authorisation", () => {
   });
 
   test("refuses a caller what its roles do not grant, in kube-apiserver's words", async () => {
-    await start({ user: { name: "jane", groups: ["system:authenticated"] } });
+    await start({ users: [{ name: "jane", groups: ["system:authenticated"] }] });
     fake.put(role);
     fake.put(binding({ kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "jane" }));
-    const batch = fake.kubeConfig().makeApiClient(BatchV1Api);
+    const batch = fake.kubeConfig("jane").makeApiClient(BatchV1Api);
     expect((await batch.listNamespacedJob({ namespace: NS })).items).toEqual([]);
     const refused = await failure(batch.listNamespacedJob({ namespace: "other" }));
     expect(refused.code).toBe(403);
@@ -192,7 +192,7 @@ describe("authorisation", () => {
   });
 
   test("answers SelfSubjectAccessReviews for the caller or the service account it impersonates", async () => {
-    await start({ user: { name: "jane", groups: ["system:authenticated"] } });
+    await start({ users: [{ name: "jane", groups: ["system:authenticated"] }] });
     fake.put(role);
     fake.put(binding({ kind: "ServiceAccount", name: "launcher", namespace: NS }));
     const review = (config: KubeConfig) =>
@@ -201,8 +201,8 @@ describe("authorisation", () => {
           spec: { resourceAttributes: { verb: "list", group: "batch", resource: "jobs", namespace: NS } },
         },
       });
-    expect((await review(fake.kubeConfig())).status?.allowed).toBe(false);
-    const impersonating = withUser(fake.kubeConfig(), `system:serviceaccount:${NS}:launcher`);
+    expect((await review(fake.kubeConfig("jane"))).status?.allowed).toBe(false);
+    const impersonating = withUser(fake.kubeConfig("jane"), `system:serviceaccount:${NS}:launcher`);
     const refused = await failure(review(impersonating));
     expect(refused.body).toContain(
       'serviceaccounts \\"launcher\\" is forbidden: User \\"jane\\" cannot impersonate resource \\"serviceaccounts\\" in API group \\"\\" in the namespace \\"ns\\"',

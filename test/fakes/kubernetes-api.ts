@@ -15,9 +15,9 @@
  * (`kubernetes-pod-logs.ts`), the service proxy (`kubernetes-service-proxy.ts`) and
  * SelfSubjectAccessReviews.
  *
- * Every request is authorised with RBAC over the stored Roles and bindings, as the caller (`user`,
- * by default a `system:masters` administrator who may do everything) or as whom it impersonates
- * (`kubernetes-authorization.ts`).
+ * Every request is authorised with RBAC over the stored Roles and bindings, as its caller (the
+ * user of `kubeConfig(user)`; by default a `system:masters` administrator who may do everything) or
+ * as whom it impersonates (`kubernetes-authorization.ts`).
  *
  * As kube-apiserver, a create is defaulted, then goes through the registered mutating webhooks
  * (`kubernetes-admission.ts`: a real AdmissionReview over HTTPS), then is validated. Behind the API,
@@ -32,7 +32,7 @@ import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import jsonpatch, { type Operation } from "fast-json-patch";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import { mutatingAdmission } from "./kubernetes-admission.ts";
-import { CLUSTER_ADMIN, createAuthorizer, type FakeUser, requestOf } from "./kubernetes-authorization.ts";
+import { createAuthorizer, type FakeUser, requestOf, tokenOf } from "./kubernetes-authorization.ts";
 import {
   createJobController,
   type DeleteOptions,
@@ -84,8 +84,11 @@ export interface FakeRequest {
 export interface FakeKubernetes {
   /** `http://127.0.0.1:PORT` */
   readonly url: string;
-  /** A client configuration pointing at this server (no auth, no TLS), namespace `default`. */
-  kubeConfig(): KubeConfig;
+  /**
+   * A client configuration pointing at this server (no TLS), namespace `default`: as the administrator,
+   * or as `user`, one of `options.users`.
+   */
+  kubeConfig(user?: string): KubeConfig;
   /** Create or replace, as a test fixture: validated, bumps resourceVersion, emits a watch event. */
   put<T extends KubernetesObject>(object: T): T;
   /** Deletes an object that exists (throws otherwise) and emits a DELETED watch event. */
@@ -156,8 +159,8 @@ export interface FakeKubernetesOptions {
     port: number;
     path: string;
   }) => string | undefined;
-  /** Who the caller is; default a `system:masters` administrator. */
-  readonly user?: FakeUser;
+  /** Users besides the administrator, for `kubeConfig(user)`: their rights come from RBAC objects. */
+  readonly users?: readonly FakeUser[];
 }
 
 const SELF_SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
@@ -186,7 +189,8 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
   const requests: FakeRequest[] = [];
   let resourceVersion = 1;
   const podLogs = createPodLogs();
-  const authorizer = createAuthorizer(options.user ?? CLUSTER_ADMIN, () => [...objects.values()]);
+  const users = options.users ?? [];
+  const authorizer = createAuthorizer(users, () => [...objects.values()]);
 
   const keyOf = (resource: FakeResource, namespace: string | undefined, name: string) =>
     `${resource.plural}.${resource.group}/${namespace ?? ""}/${name}`;
@@ -723,11 +727,15 @@ export async function startFakeKubernetes(options: FakeKubernetesOptions = {}): 
     url,
     requests,
     cluster: controller.cluster,
-    kubeConfig() {
+    kubeConfig(userName) {
+      const user =
+        userName === undefined ? undefined : users.find((candidate) => candidate.name === userName);
+      if (userName !== undefined && user === undefined)
+        throw new Error(`kubeConfig: no user ${userName} in options.users`);
       const config = new KubeConfig();
       config.loadFromOptions({
         clusters: [{ name: "fake", server: url, skipTLSVerify: true }],
-        users: [{ name: "fake" }],
+        users: [{ name: "fake", ...(user === undefined ? {} : { token: tokenOf(user) }) }],
         contexts: [{ name: "fake", cluster: "fake", user: "fake", namespace: "default" }],
         currentContext: "fake",
       });

@@ -1,13 +1,14 @@
 /**
- * Who a request of the fake API server runs as, and whether RBAC lets it: the request's attributes
- * read from its path as kube-apiserver's RequestInfo does (verb, API group, resource/subresource,
- * namespace, name), impersonation (`Impersonate-User`, as `kubectl --as` sends it), and
- * SelfSubjectAccessReview. Decisions come from the Role, ClusterRole, RoleBinding and ClusterRoleBinding
+ * Who a request of the fake API server runs as, and whether RBAC lets it: the caller from its bearer
+ * token (`FakeKubernetes.kubeConfig(user)` gives each known user one; no token is the administrator),
+ * the request's attributes read from its path as kube-apiserver's RequestInfo does (verb, API group,
+ * resource/subresource, namespace, name), impersonation (`Impersonate-User`, as `kubectl --as` sends
+ * it), and SelfSubjectAccessReview. Decisions come from the Role, ClusterRole, RoleBinding and ClusterRoleBinding
  * objects stored in the fake; members of `system:masters` may do everything, as in a real cluster.
  */
 import { allows, type RbacObject, type Request } from "../support/rbac.ts";
 import { asObject, type JsonObject } from "./kubernetes-rules.ts";
-import { badRequest, forbidden } from "./kubernetes-status.ts";
+import { badRequest, forbidden, unauthorized } from "./kubernetes-status.ts";
 
 export interface FakeUser {
   readonly name: string;
@@ -22,6 +23,11 @@ export const CLUSTER_ADMIN: FakeUser = {
 
 const RBAC_KINDS = new Set(["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]);
 
+/** The bearer token of a user of the fake: its name. */
+export function tokenOf(user: FakeUser): string {
+  return `fake-user:${user.name}`;
+}
+
 export interface Authorizer {
   /** The user the request runs as: the caller, or whom it impersonates (if it may). */
   userOf(headers: Readonly<Record<string, string | string[] | undefined>>): FakeUser;
@@ -31,7 +37,10 @@ export interface Authorizer {
   review(user: FakeUser, body: unknown): JsonObject;
 }
 
-export function createAuthorizer(caller: FakeUser, stored: () => readonly JsonObject[]): Authorizer {
+export function createAuthorizer(
+  users: readonly FakeUser[],
+  stored: () => readonly JsonObject[],
+): Authorizer {
   const rbacObjects = () => stored().filter((object) => RBAC_KINDS.has(String(object.kind))) as RbacObject[];
   const may = (user: FakeUser, request: Request) =>
     user.groups.includes("system:masters") ||
@@ -42,6 +51,13 @@ export function createAuthorizer(caller: FakeUser, stored: () => readonly JsonOb
 
   return {
     userOf(headers) {
+      const authorization = headers.authorization;
+      const token = (Array.isArray(authorization) ? authorization[0] : authorization)?.replace(
+        /^Bearer /,
+        "",
+      );
+      const caller = token === undefined ? CLUSTER_ADMIN : users.find((user) => tokenOf(user) === token);
+      if (caller === undefined) throw unauthorized();
       const header = headers["impersonate-user"];
       const impersonated = Array.isArray(header) ? header[0] : header;
       if (impersonated === undefined || impersonated === "") return caller;

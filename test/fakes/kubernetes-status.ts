@@ -260,3 +260,8 @@ export function forbidden(
 export function serviceUnavailable(message: string): StatusError {
   return new StatusError(failure(503, "ServiceUnavailable", message));
 }
+
+/** A bearer token the API server does not know. */
+export function unauthorized(): StatusError {
+  return new StatusError(failure(401, "Unauthorized", "Unauthorized"));
+}

@@ -8,23 +8,32 @@ const TAR_BLOCK = 512;
 
 /** The bytes of `path` in a gzipped tar archive, or `undefined` when it has no such regular file. */
 export function fileFromTgz(tgz: Buffer, path: string): Buffer | undefined {
+  for (const entry of tgzEntries(tgz)) if (entry.path === path) return entry.content;
+  return undefined;
+}
+
+/** Every regular file of a gzipped tar archive, in order. */
+export function filesOfTgz(tgz: Buffer): Map<string, Buffer> {
+  return new Map([...tgzEntries(tgz)].map((entry) => [entry.path, entry.content]));
+}
+
+function* tgzEntries(tgz: Buffer): Generator<{ path: string; content: Buffer }> {
   const tar = gunzipSync(tgz);
   let offset = 0;
   while (offset + TAR_BLOCK <= tar.length) {
     const header = tar.subarray(offset, offset + TAR_BLOCK);
-    if (header.every((byte) => byte === 0)) return undefined; // end-of-archive marker
+    if (header.every((byte) => byte === 0)) return; // end-of-archive marker
     const name = tarString(header, 0, 100);
     const prefix = tarString(header, 345, 155);
     const size = Number.parseInt(tarString(header, 124, 12).trim() || "0", 8);
     const type = String.fromCharCode(header[156] ?? 0);
-    const fullName = prefix === "" ? name : `${prefix}/${name}`;
+    const path = prefix === "" ? name : `${prefix}/${name}`;
     const dataStart = offset + TAR_BLOCK;
-    if ((type === "0" || type === "\0") && fullName === path) {
-      return Buffer.from(tar.subarray(dataStart, dataStart + size));
+    if (type === "0" || type === "\0") {
+      yield { path, content: Buffer.from(tar.subarray(dataStart, dataStart + size)) };
     }
     offset = dataStart + Math.ceil(size / TAR_BLOCK) * TAR_BLOCK;
   }
-  return undefined;
 }
 
 function tarString(header: Buffer, start: number, length: number): string {
