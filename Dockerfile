@@ -32,6 +32,7 @@ COPY runtime ./runtime
 COPY webhook ./webhook
 COPY launcher ./launcher
 COPY certs ./certs
+COPY diagnose ./diagnose
 RUN ln -s /app/bin/agent-stack-k8s.js /usr/local/bin/agent-stack-k8s
 # The `node` user of the base image, by number so that runAsNonRoot can check it. Nothing is written
 # outside /tmp, so the root filesystem can be read-only.

@@ -1,8 +1,8 @@
 /**
  * Rewrites the generated documentation: the README's configuration table (between
- * `<!-- config-table:start -->` and `<!-- config-table:end -->`, from `src/config/schema.ts`) and
- * error-code table (from `src/errors.ts`), and the chart's `values.schema.json` (from the same key
- * table). Run with `npm run docs`; tests fail when a checked-in file is out of date.
+ * `<!-- config-table:start -->` and `<!-- config-table:end -->`, from `src/config/schema.ts`),
+ * error-code table (from `src/errors.ts`) and permission table (from `src/k8s/permissions.ts`), and
+ * the chart's `values.schema.json` (from the same key table). Run with `npm run docs`; tests fail when a checked-in file is out of date.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { withConfigurationTable } from "../src/config/help.ts";
 import { chartValuesSchemaText } from "./chart-values-schema.ts";
 import { withErrorCodesTable } from "./readme-error-codes.ts";
+import { withPermissionsTable } from "./readme-permissions.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -25,5 +26,5 @@ function rewrite(relativePath: string, update: (before: string) => string): void
   }
 }
 
-rewrite("README.md", (readme) => withErrorCodesTable(withConfigurationTable(readme)));
+rewrite("README.md", (readme) => withPermissionsTable(withErrorCodesTable(withConfigurationTable(readme))));
 rewrite("charts/agent-stack-k8s/values.schema.json", () => chartValuesSchemaText());

@@ -22,7 +22,7 @@ test("the README's error-code table is up to date (run npm run docs)", () => {
 });
 
 test("every code in the catalog is raised somewhere", () => {
-  const code = ["src", "cli", "webhook", "certs", "launcher", "runtime"]
+  const code = ["src", "cli", "webhook", "certs", "launcher", "runtime", "diagnose"]
     .flatMap((dir) => (existsSync(join(ROOT, dir)) ? sources(join(ROOT, dir)) : []))
     .filter((path) => !path.endsWith("errors.ts"))
     .map((path) => readFileSync(path, "utf8"))

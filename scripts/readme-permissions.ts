@@ -1,0 +1,43 @@
+/**
+ * The README's table of the Kubernetes permissions each component needs and `diagnose` needs, from
+ * src/k8s/permissions.ts, the list the code and the chart are tested against.
+ */
+import {
+  describePermission,
+  diagnosePermissions,
+  type Permission,
+  STACK_COMPONENTS,
+  stackPermissions,
+} from "../src/k8s/permissions.ts";
+
+export const PERMISSIONS_START = "<!-- permissions:start -->";
+export const PERMISSIONS_END = "<!-- permissions:end -->";
+
+const NAMES = {
+  agentTokenSecret: "<agent-token-secret>",
+  tlsSecret: "<fullname>-webhook-tls",
+  webhookConfiguration: "<fullname>-<namespace>",
+};
+
+export function permissionsMarkdown(): string {
+  const row = (who: string, permission: Permission) =>
+    `| ${who} | \`${describePermission(permission)}\`${permission.namespaced ? "" : " (cluster)"} | ${permission.why} |`;
+  const rows = [
+    ...STACK_COMPONENTS.flatMap((component) =>
+      stackPermissions(component, NAMES).map((permission) => row(component, permission)),
+    ),
+    ...diagnosePermissions({
+      tlsSecret: "<the webhook's TLS Secret>",
+      webhookService: "https:<fullname>-webhook:443",
+    }).map((permission) => row("diagnose", permission)),
+  ];
+  return ["| who | permission | for |", "| --- | --- | --- |", ...rows].join("\n");
+}
+
+export function withPermissionsTable(readme: string): string {
+  const start = readme.indexOf(PERMISSIONS_START);
+  const end = readme.indexOf(PERMISSIONS_END);
+  if (start === -1 || end < start)
+    throw new Error(`README.md has no ${PERMISSIONS_START} … ${PERMISSIONS_END} block`);
+  return `${readme.slice(0, start)}${PERMISSIONS_START}\n${permissionsMarkdown()}\n${readme.slice(end)}`;
+}
