@@ -9,9 +9,10 @@
  *   SIGTERM or SIGINT stop it with exit status 0.
  */
 import { Writable } from "node:stream";
-import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { CommandIo } from "../cli/io.ts";
 import type { KubeApiError, KubeCallOptions, RetryPolicy } from "../runtime/kube.ts";
+import { loadKubeConfig } from "../runtime/kube-config.ts";
 import { createLogger, type Logger } from "../runtime/logger.ts";
 import type { CommandFlag } from "../src/config/args.ts";
 import { DURATION_SYNTAX, MILLISECOND, parseDuration } from "../src/config/duration.ts";
@@ -206,7 +207,7 @@ function clusterStore(
   context: CertsCommandContext,
   logger: Logger,
 ): ClusterStore {
-  const kubeConfig = context.kubeConfig ?? defaultKubeConfig();
+  const kubeConfig = context.kubeConfig ?? loadKubeConfig("ASK_CERTS_KUBERNETES_API");
   let lastRetried: string | undefined;
   const onRetry = (error: KubeApiError, attempt: number, delayMs: number) => {
     // A struggling API server fails the same way many times: say it once.
@@ -226,20 +227,6 @@ function clusterStore(
     call: { ...context.call, onRetry },
     ...(context.caBundleRetry === undefined ? {} : { caBundleRetry: context.caBundleRetry }),
   };
-}
-
-function defaultKubeConfig(): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  try {
-    kubeConfig.loadFromDefault();
-  } catch (error) {
-    throw new AgentStackError(
-      "ASK_CERTS_KUBERNETES_API",
-      `cannot load the Kubernetes configuration (in-cluster service account or KUBECONFIG): ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  return kubeConfig;
 }
 
 /** Log lines go through the command's stdout, so tests capture them like any other output. */

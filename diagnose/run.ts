@@ -12,9 +12,10 @@
  * Every file goes through the redactor (redaction.ts) on its way into the archive (archive.ts).
  */
 import { basename } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { CommandIo } from "../cli/io.ts";
 import { formatObjects } from "../cli/io.ts";
+import { loadKubeConfig } from "../runtime/kube-config.ts";
 import { formatDuration, SECOND } from "../src/config/duration.ts";
 import { AgentStackError } from "../src/errors.ts";
 import { VERSION } from "../src/version.ts";
@@ -81,7 +82,7 @@ export async function runDiagnose(
   io: CommandIo,
   context: DiagnoseRunContext = {},
 ): Promise<number> {
-  const kubeConfig = context.kubeConfig ?? defaultKubeConfig();
+  const kubeConfig = context.kubeConfig ?? loadKubeConfig("ASK_DIAGNOSE_KUBERNETES_CONFIG");
   const namespace =
     request.namespace ?? kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace ?? "default";
   const now = context.now?.() ?? new Date();
@@ -170,20 +171,6 @@ async function runPart(part: Part, context: DiagnoseContext): Promise<PartOutcom
     if (error instanceof PartSkipped) return { status: "skipped", summary: error.message };
     return { status: "not-collected", summary: error instanceof Error ? error.message : String(error) };
   }
-}
-
-function defaultKubeConfig(): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  try {
-    kubeConfig.loadFromDefault();
-  } catch (error) {
-    throw new AgentStackError(
-      "ASK_DIAGNOSE_KUBERNETES_CONFIG",
-      `cannot load the Kubernetes configuration (KUBECONFIG, ~/.kube/config or in-cluster): ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  return kubeConfig;
 }
 
 /** The client's objects as the API sends them: plain JSON, times as strings. */

@@ -8,43 +8,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "vitest";
-import type { CommandIo } from "../../cli/io.ts";
 import { main } from "../../cli/main.ts";
 import { HELM, SKIP_REASON } from "../chart/render.ts";
 import { filesOfTgz } from "../support/archives.ts";
+import { capturedIo } from "../support/command-io.ts";
 import { installStack, NS } from "./stack-on-fakes.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ENTRYPOINT = join(ROOT, "bin/agent-stack-k8s.js");
 const run = promisify(execFile);
 
-function captured(): { io: CommandIo; output: () => string } {
-  let output = "";
-  return {
-    io: {
-      stdout: (text) => {
-        output += text;
-      },
-      stderr: (text) => {
-        output += text;
-      },
-      readInput: () => {
-        throw new Error("no input");
-      },
-      env: {},
-    },
-    output: () => output,
-  };
-}
-
 test("is a subcommand of the CLI, with help for its flags", async () => {
-  const usage = captured();
+  const usage = capturedIo();
   expect(await main(["--help"], usage.io)).toBe(0);
-  expect(usage.output()).toMatch(/\n {2}diagnose +collect what support asks for/);
-  const help = captured();
+  expect(usage.stdout()).toMatch(/\n {2}diagnose +collect what support asks for/);
+  const help = capturedIo();
   expect(await main(["diagnose", "--help"], help.io)).toBe(0);
   for (const flag of ["--release NAME", "--job UUID", "--since DURATION", "--out FILE"]) {
-    expect(help.output()).toContain(flag);
+    expect(help.stdout()).toContain(flag);
   }
 });
 

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { CommandIo } from "../../cli/io.ts";
 import type { CallLimits } from "../../diagnose/cluster.ts";
 import { diagnoseCommand } from "../../diagnose/command.ts";
 import { type AgentStackError, isAgentStackError } from "../../src/errors.ts";
 import { filesOfTgz } from "../support/archives.ts";
+import { capturedIo } from "../support/command-io.ts";
 
 /** Short timeouts and quick retries: tests wait for nothing real. */
 export const TEST_LIMITS: CallLimits = {
@@ -38,22 +38,12 @@ export async function runDiagnose(
 ): Promise<DiagnoseResult> {
   const work = mkdtempSync(join(tmpdir(), "diagnose-"));
   const out = options.out?.(work) ?? join(work, "support.tar.gz");
-  let stdout = "";
-  const io: CommandIo = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stdout += text;
-    },
-    readInput: (path) => readFileSync(path, "utf8"),
-    env: {},
-  };
+  const captured = capturedIo();
   try {
     let status: number | undefined;
     let error: AgentStackError | undefined;
     try {
-      status = await diagnoseCommand([...args, "--out", out], io, {
+      status = await diagnoseCommand([...args, "--out", out], captured.io, {
         kubeConfig,
         limits: options.limits ?? TEST_LIMITS,
       });
@@ -71,7 +61,15 @@ export async function runDiagnose(
           ]),
     );
     const leftovers = readdirSync(work).filter((name) => join(work, name) !== out);
-    return { status, error, stdout, files, tar: tgz.length === 0 ? tgz : gunzipSync(tgz), tgz, leftovers };
+    return {
+      status,
+      error,
+      stdout: captured.stdout() + captured.stderr(),
+      files,
+      tar: tgz.length === 0 ? tgz : gunzipSync(tgz),
+      tgz,
+      leftovers,
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -11,13 +11,13 @@
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import type { KubernetesObject, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { certsCommand } from "../../certs/command.ts";
-import type { CommandIo } from "../../cli/io.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Config } from "../../src/config/types.ts";
 import { type K8sObject, renderObjects } from "../chart/render.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 import type { FakeUser } from "../fakes/kubernetes-authorization.ts";
 import { apiVersionOf, FAKE_RESOURCES } from "../fakes/kubernetes-resources.ts";
+import { capturedIo } from "../support/command-io.ts";
 import { renderJob, testJob } from "../support/fixtures.ts";
 import { freePort, startTestServer, type TestServer } from "../webhook/harness.ts";
 
@@ -173,22 +173,9 @@ function oneOf(objects: readonly K8sObject[], kind: string): K8sObject {
 async function runCertsKeeperOnce(kubernetes: FakeKubernetes, deployment: V1Deployment, configText: string) {
   const container = deployment.spec?.template.spec?.containers[0];
   const args = (container?.args ?? []).filter((arg) => arg !== "certs" && arg !== "--watch");
-  let output = "";
-  const io: CommandIo = {
-    stdout: (text) => {
-      output += text;
-    },
-    stderr: (text) => {
-      output += text;
-    },
-    readInput: (path) => {
-      if (path === CONFIG_PATH) return configText;
-      throw new Error(`ENOENT: ${path}`);
-    },
-    env: { CONFIG: CONFIG_PATH },
-  };
-  const status = await certsCommand(args, io, { kubeConfig: kubernetes.kubeConfig() });
-  if (status !== 0) throw new Error(`the certs keeper failed:\n${output}`);
+  const captured = capturedIo({ files: { [CONFIG_PATH]: configText }, env: { CONFIG: CONFIG_PATH } });
+  const status = await certsCommand(args, captured.io, { kubeConfig: kubernetes.kubeConfig() });
+  if (status !== 0) throw new Error(`the certs keeper failed:\n${captured.stdout()}${captured.stderr()}`);
 }
 
 /** The Deployment's replicas as Running, ready pods, each container with a few log lines. */

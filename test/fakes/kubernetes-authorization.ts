@@ -7,6 +7,7 @@
  * objects stored in the fake; members of `system:masters` may do everything, as in a real cluster.
  */
 import { allows, type RbacObject, type Request } from "../support/rbac.ts";
+import { apiPathOf } from "./kubernetes-resources.ts";
 import { asObject, type JsonObject } from "./kubernetes-rules.ts";
 import { badRequest, forbidden, unauthorized } from "./kubernetes-status.ts";
 
@@ -111,27 +112,10 @@ export function requestOf(
   pathname: string,
   query: Readonly<Record<string, string>>,
 ): Request | undefined {
-  const segments = pathname
-    .split("/")
-    .filter((segment) => segment !== "")
-    .map(decodeURIComponent);
-  let group: string;
-  let rest: string[];
-  if (segments[0] === "api" && segments.length >= 2) {
-    group = "";
-    rest = segments.slice(2);
-  } else if (segments[0] === "apis" && segments.length >= 3) {
-    group = segments[1] ?? "";
-    rest = segments.slice(3);
-  } else {
-    return undefined;
-  }
-  let namespace: string | undefined;
-  if (rest[0] === "namespaces" && rest.length >= 3) {
-    namespace = rest[1];
-    rest = rest.slice(2);
-  }
-  const [resource, name, subresource] = rest;
+  const parts = apiPathOf(pathname);
+  if (parts === undefined || parts.version === undefined) return undefined;
+  const { group, namespace } = parts;
+  const [resource, name, subresource] = parts.scoped;
   if (resource === undefined) return undefined;
   const verb = verbOf(method, name !== undefined, query);
   return {

@@ -178,14 +178,17 @@ export interface ResourcePath {
   readonly subresource?: "status";
 }
 
-/**
- * `/api/v1/namespaces/ns/secrets/name`, `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations`…
- * as a resource, namespace and name; undefined when the fake serves no such path.
- */
-export function parseResourcePath(
-  resources: readonly FakeResource[],
-  path: string,
-): ResourcePath | undefined {
+/** An API path in parts: `/apis/batch/v1/namespaces/ns/jobs/j/status` is batch, v1, ns, [jobs, j, status]. */
+export interface ApiPath {
+  readonly group: string;
+  readonly version: string | undefined;
+  readonly namespace: string | undefined;
+  /** What follows the namespace (or the version): the resource, a name, a subresource… */
+  readonly scoped: readonly string[];
+}
+
+/** Undefined for paths outside `/api` and `/apis/<group>`. */
+export function apiPathOf(path: string): ApiPath | undefined {
   const segments = path
     .split("/")
     .filter((segment) => segment !== "")
@@ -202,12 +205,23 @@ export function parseResourcePath(
     return undefined;
   }
   const [version, ...tail] = rest;
-  let namespace: string | undefined;
-  let scoped = tail;
   if (tail[0] === "namespaces" && tail.length >= 3) {
-    namespace = tail[1];
-    scoped = tail.slice(2);
+    return { group, version, namespace: tail[1], scoped: tail.slice(2) };
   }
+  return { group, version, namespace: undefined, scoped: tail };
+}
+
+/**
+ * `/api/v1/namespaces/ns/secrets/name`, `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations`…
+ * as a resource, namespace and name; undefined when the fake serves no such path.
+ */
+export function parseResourcePath(
+  resources: readonly FakeResource[],
+  path: string,
+): ResourcePath | undefined {
+  const parts = apiPathOf(path);
+  if (parts === undefined) return undefined;
+  const { group, version, namespace, scoped } = parts;
   const [plural, name, subresource, ...extra] = scoped;
   if (extra.length > 0) return undefined;
   const resource = resources.find(
