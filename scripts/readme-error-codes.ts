@@ -1,5 +1,6 @@
 /** The README's table of error codes, generated from the catalog in `src/errors.ts`. */
 import { ERRORS } from "../src/errors.ts";
+import { withBlock } from "./readme-block.ts";
 
 export const ERROR_CODES_START = "<!-- error-codes:start -->";
 export const ERROR_CODES_END = "<!-- error-codes:end -->";
@@ -29,9 +30,5 @@ export function errorCodesMarkdown(): string {
 }
 
 export function withErrorCodesTable(readme: string): string {
-  const start = readme.indexOf(ERROR_CODES_START);
-  const end = readme.indexOf(ERROR_CODES_END);
-  if (start === -1 || end < start)
-    throw new Error(`README.md has no ${ERROR_CODES_START} … ${ERROR_CODES_END} block`);
-  return `${readme.slice(0, start)}${ERROR_CODES_START}\n${errorCodesMarkdown()}\n${readme.slice(end)}`;
+  return withBlock(readme, ERROR_CODES_START, ERROR_CODES_END, errorCodesMarkdown());
 }

@@ -9,6 +9,7 @@ import {
   STACK_COMPONENTS,
   stackPermissions,
 } from "../src/k8s/permissions.ts";
+import { withBlock } from "./readme-block.ts";
 
 export const PERMISSIONS_START = "<!-- permissions:start -->";
 export const PERMISSIONS_END = "<!-- permissions:end -->";
@@ -35,9 +36,5 @@ export function permissionsMarkdown(): string {
 }
 
 export function withPermissionsTable(readme: string): string {
-  const start = readme.indexOf(PERMISSIONS_START);
-  const end = readme.indexOf(PERMISSIONS_END);
-  if (start === -1 || end < start)
-    throw new Error(`README.md has no ${PERMISSIONS_START} … ${PERMISSIONS_END} block`);
-  return `${readme.slice(0, start)}${PERMISSIONS_START}\n${permissionsMarkdown()}\n${readme.slice(end)}`;
+  return withBlock(readme, PERMISSIONS_START, PERMISSIONS_END, permissionsMarkdown());
 }
