@@ -46,6 +46,10 @@ export const DIAGNOSE_FLAGS = [
   },
 ] as const satisfies readonly CommandFlag[];
 
+/** `--namespace` is the configuration's flag, so the generated help does not list it here. */
+const NAMESPACE_HELP =
+  "The stack's namespace is --namespace NS ($NAMESPACE); without it, the kubeconfig context's, else default.";
+
 export async function diagnoseCommand(
   args: readonly string[],
   io: CommandIo,
@@ -53,7 +57,7 @@ export async function diagnoseCommand(
 ): Promise<number> {
   const loaded = loadConfig({ args, env: io.env, commandFlags: DIAGNOSE_FLAGS, readFile: io.readInput });
   if (loaded.help) {
-    io.stdout(`${formatHelp("diagnose", DIAGNOSE_FLAGS)}\n`);
+    io.stdout(`${formatHelp("diagnose", DIAGNOSE_FLAGS)}\n${NAMESPACE_HELP}\n`);
     return 0;
   }
   const { flags } = loaded;

@@ -24,7 +24,7 @@ test("is a subcommand of the CLI, with help for its flags", async () => {
   expect(usage.stdout()).toMatch(/\n {2}diagnose +collect what support asks for/);
   const help = capturedIo();
   expect(await main(["diagnose", "--help"], help.io)).toBe(0);
-  for (const flag of ["--release NAME", "--job UUID", "--since DURATION", "--out FILE"]) {
+  for (const flag of ["--release NAME", "--job UUID", "--since DURATION", "--out FILE", "--namespace NS"]) {
     expect(help.stdout()).toContain(flag);
   }
 });
