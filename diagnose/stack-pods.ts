@@ -59,7 +59,7 @@ function isReady(pod: V1Pod): boolean {
 }
 
 /** `Running, container webhook waiting: CrashLoopBackOff (back-off 5m0s …), last exit 1 (Error)`. */
-export function whyNotReady(pod: V1Pod): string {
+function whyNotReady(pod: V1Pod): string {
   const reasons = containerStatuses(pod).flatMap((status) => {
     const waiting = status.state?.waiting;
     const terminated = status.lastState?.terminated ?? status.state?.terminated;

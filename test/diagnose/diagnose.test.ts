@@ -9,7 +9,12 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { KubernetesObject, V1ConfigMap, V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1MutatingWebhookConfiguration,
+  V1Pod,
+} from "@kubernetes/client-node";
 import { afterEach, describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { generateCertificateAuthority } from "../../certs/generate.ts";
@@ -213,6 +218,46 @@ describe.skipIf(HELM === undefined)(`diagnose on the fake API server${SKIP_REASO
     expect(launcherLog).not.toContain("an old line");
     expect(lineOf(result.stdout, "stack logs")).toContain("the last 1h0m0s");
     for (const secret of secretsOf(stack)) expect(result.tar.includes(secret), secret).toBe(false);
+  });
+
+  test("a crash-looping webhook pod is a ✗ line that says why, and its previous run's log is collected", async () => {
+    stack = await installStack();
+    const name = podName("webhook", 1);
+    const pod = stack.kubernetes.get("v1", "Pod", NS, name) as V1Pod;
+    const [status] = pod.status?.containerStatuses ?? [];
+    stack.kubernetes.put({
+      ...pod,
+      status: {
+        ...pod.status,
+        conditions: pod.status?.conditions?.map((condition) =>
+          condition.type === "Ready" ? { ...condition, status: "False" } : condition,
+        ),
+        containerStatuses: [
+          {
+            ...status,
+            ready: false,
+            restartCount: 3,
+            state: {
+              waiting: { reason: "CrashLoopBackOff", message: "back-off 40s restarting failed container" },
+            },
+            lastState: { terminated: { exitCode: 2, reason: "Error" } },
+          },
+        ],
+      },
+    } as KubernetesObject);
+    stack.kubernetes.writeLog(NS, name, "webhook", "webhook: --tls-cert-file: no such file", {
+      previous: true,
+    });
+    const result = await runDiagnose(stack.kubernetes.kubeConfig(), ["--namespace", NS]);
+    expect(marksOf(result.stdout, PART_NAMES)).toEqual({ ...ALL_GOOD, "stack pods": "✗" });
+    expect(lineOf(result.stdout, "stack pods")).toContain("webhook 1/2 ready");
+    expect(result.stdout).toContain(
+      `    ${name}: Running; container webhook waiting: CrashLoopBackOff (back-off 40s restarting failed container), last exit 2 (Error), 3 restarts\n`,
+    );
+    expect(lineOf(result.stdout, "stack logs")).toContain("5 logs of 4 pods");
+    expect(result.files.get(`stack/logs/${name}/webhook.previous.log`)).toMatch(
+      /Z webhook: --tls-cert-file: no such file\n$/,
+    );
   });
 
   test("a job with no Job is a ✗ line that says where it could have gone", async () => {

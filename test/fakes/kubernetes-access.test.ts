@@ -191,6 +191,15 @@ describe("authorisation", () => {
     );
   });
 
+  test("refuses a bearer token it does not know", async () => {
+    await start();
+    const response = await fetch(`${fake.url}/api/v1/namespaces/${NS}/pods`, {
+      headers: { authorization: "Bearer stolen" },
+    });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ kind: "Status", reason: "Unauthorized" });
+  });
+
   test("answers SelfSubjectAccessReviews for the caller or the service account it impersonates", async () => {
     await start({ users: [{ name: "jane", groups: ["system:authenticated"] }] });
     fake.put(role);
