@@ -62,8 +62,11 @@ export interface StackOnFakes {
 
 const SERVED = new Set(FAKE_RESOURCES.map((resource) => `${apiVersionOf(resource)} ${resource.kind}`));
 
+/** helm runs once per test file: every test installs the same rendering. */
+let rendered: readonly K8sObject[] | undefined;
+
 export async function installStack(options: StackOptions = {}): Promise<StackOnFakes> {
-  const objects = renderObjects({
+  rendered ??= renderObjects({
     release: RELEASE,
     namespace: NS,
     values: {
@@ -76,6 +79,7 @@ export async function installStack(options: StackOptions = {}): Promise<StackOnF
       ],
     },
   });
+  const objects = rendered;
   const backend = options.webhookBackend ?? "ready";
   const webhook: TestServer | undefined = backend === "ready" ? await startTestServer() : undefined;
   const silent = backend === "silent" ? await silentServer() : undefined;
