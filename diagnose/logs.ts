@@ -6,6 +6,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { formatDuration, SECOND } from "../src/config/duration.ts";
+import { LOG_LIMIT_BYTES } from "./cluster.ts";
 import { eachLimited } from "./each-limited.ts";
 import { type DiagnoseContext, needs, type Part, type PartOutcome } from "./part.ts";
 
@@ -60,7 +61,11 @@ export async function collectLogs(
         previous: target.previous,
         ...(options.sinceSeconds === undefined ? {} : { sinceSeconds: options.sinceSeconds }),
       });
-      await context.write(file, text);
+      const cut = Buffer.byteLength(text) >= LOG_LIMIT_BYTES;
+      await context.write(
+        file,
+        cut ? `${text}\n[diagnose: the log was cut after ${LOG_LIMIT_BYTES} bytes]\n` : text,
+      );
       written += 1;
     } catch (error) {
       const message = (error as Error).message;
