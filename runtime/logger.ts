@@ -2,11 +2,12 @@
  * The process logger of the long-running commands (webhook, certs, launcher): pino, writing one line
  * per event to stdout, as JSON (`log-format: json`) or logfmt (`log-format: logfmt`, HEAD's default).
  * Nothing secret is ever passed to it; `redact` is a second line of defence for fields that could carry
- * a token or key by mistake.
+ * a token or key by mistake. Every message and field goes through `log-values.ts` (bounded, escaped).
  */
 import { Writable } from "node:stream";
 import pino, { type Logger } from "pino";
 import type { Config } from "../src/config/types.ts";
+import { loggableFields, loggableText } from "./log-values.ts";
 
 export type { Logger } from "pino";
 
@@ -40,7 +41,13 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.config.logLevel,
       redact: { paths: REDACT, censor: "[redacted]" },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      formatters: { level: (label) => ({ level: label }), log: loggableFields, bindings: loggableFields },
+      hooks: {
+        logMethod(args, method) {
+          const bounded = args.map((arg) => (typeof arg === "string" ? loggableText(arg) : arg));
+          method.apply(this, bounded as Parameters<typeof method>);
+        },
+      },
     },
     stream,
   );
@@ -79,7 +86,9 @@ export function toLogfmt(jsonLine: string): string {
     .join(" ");
 }
 
+/** Bare when it is one plain word; quoted, with control characters escaped, otherwise. */
 function logfmtValue(value: unknown): string {
   const text = typeof value === "string" ? value : JSON.stringify(value);
-  return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a control character must never be written raw.
+  return /^[^\s"=\\\u0000-\u001f]+$/.test(text) ? text : JSON.stringify(text);
 }
