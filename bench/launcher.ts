@@ -91,7 +91,7 @@ async function baseline(): Promise<number> {
         const job = jobs[next++]!;
         await api.createNamespacedJob({
           namespace: NAMESPACE,
-          body: buildSkeleton(job, { jobPrefix: "buildkite-", namespace: NAMESPACE }) as V1Job,
+          body: buildSkeleton(job, { jobPrefix: "buildkite-", namespace: NAMESPACE, id: "" }) as V1Job,
         });
       }
     }),

@@ -96,15 +96,21 @@ export class Scheduler {
     this.#createErrors = distinctErrorLog(options.logger, "creating Jobs");
   }
 
-  /** The jobs of the latest poll that this launcher may take. Wakes the workers. */
+  /**
+   * The jobs of the latest poll that this launcher may take. Wakes the workers. A job whose Job is
+   * being created, exists, or was just created and is not in the informer yet (a poll can answer
+   * between a create and the watch event that reports it) is not taken again.
+   */
   offer(jobs: readonly ScheduledJob[]): void {
     const current = new Set(jobs.map(({ job }) => job.uuid));
     for (const uuid of this.#backoff.keys()) if (!current.has(uuid)) this.#backoff.delete(uuid);
+    this.#forgetLongUnseen();
     const previous = new Map(this.#queue.map((entry) => [entry.job.uuid, entry]));
     const unique = new Map<string, ScheduledJob>();
     for (const entry of jobs) {
       const uuid = entry.job.uuid;
-      if (unique.has(uuid) || this.#creating.has(uuid) || this.#options.cluster.has(uuid)) continue;
+      if (unique.has(uuid) || this.#creating.has(uuid) || this.#createdUnseen.has(uuid)) continue;
+      if (this.#options.cluster.has(uuid)) continue;
       // Keep when it was first seen, so latency counts from the first poll that returned it.
       unique.set(uuid, { ...entry, seenAt: previous.get(uuid)?.seenAt ?? entry.seenAt });
     }
@@ -179,8 +185,7 @@ export class Scheduler {
     switch (outcome.kind) {
       case "created":
         this.#backoff.delete(job.uuid);
-        // Until the informer shows it, the new Job still counts as in flight.
-        if (!this.#options.cluster.has(job.uuid)) this.#createdUnseen.set(job.uuid, this.#clock.now());
+        this.#rememberUntilSeen(job.uuid);
         this.#createErrors.recovered();
         metrics.endToEnd.observe((this.#clock.now() - entry.seenAt) / 1000);
         if (entry.scheduledAt !== undefined) {
@@ -190,6 +195,7 @@ export class Scheduler {
         return;
       case "exists":
         this.#backoff.delete(job.uuid);
+        this.#rememberUntilSeen(job.uuid);
         logger.debug(
           { jobUuid: job.uuid },
           "the Job already exists: another launcher or an earlier attempt created it",
@@ -212,10 +218,9 @@ export class Scheduler {
   ): Promise<void> {
     const { metrics, logger } = this.#options;
     const fields = { jobUuid: job.uuid, outcome: outcome.kind };
-    logger.warn(
-      { ...fields, reason: outcome.message },
-      "the Job was refused; failing the Buildkite job with the reason",
-    );
+    // The reason is not logged: it quotes the job's plugin configuration. The Buildkite job's log shows
+    // it, and the webhook's log has the denial's code and where the problem is.
+    logger.warn(fields, "the Job was refused; failing the Buildkite job with the reason in its log");
     try {
       await this.#options.failer.failJob(
         {
@@ -264,6 +269,11 @@ export class Scheduler {
     // Back in the queue at its place: the next poll would bring it back anyway.
     this.#queue.push({ job, seenAt: this.#clock.now() });
     this.#queue.sort((a, b) => b.job.priority.number - a.job.priority.number);
+  }
+
+  /** Until the informer shows it, a Job just created (here or elsewhere) counts as in flight and is not created again. */
+  #rememberUntilSeen(uuid: string): void {
+    if (!this.#options.cluster.has(uuid)) this.#createdUnseen.set(uuid, this.#clock.now());
   }
 
   #forgetLongUnseen(): void {

@@ -51,6 +51,8 @@ export class KubeApiError extends Error {
   readonly detail: string;
   /** From `Retry-After`, for 429 and 503. */
   readonly retryAfterMs: number | undefined;
+  /** The `details.causes` of the server's `Status`: for 422 Invalid, one per field that failed. */
+  readonly causes: readonly StatusCause[];
 
   constructor(fields: {
     kind: KubeErrorKind;
@@ -59,6 +61,7 @@ export class KubeApiError extends Error {
     status?: number | undefined;
     reason?: string | undefined;
     retryAfterMs?: number | undefined;
+    causes?: readonly StatusCause[] | undefined;
     cause?: unknown;
   }) {
     const status = fields.status === undefined ? "" : `${fields.status} ${fields.reason ?? fields.kind}: `;
@@ -70,12 +73,18 @@ export class KubeApiError extends Error {
     this.reason = fields.reason;
     this.detail = fields.detail;
     this.retryAfterMs = fields.retryAfterMs;
+    this.causes = fields.causes ?? [];
   }
 
   /** Worth another attempt: the server was overloaded, failed, or did not answer. */
   get transient(): boolean {
     return TRANSIENT.has(this.kind);
   }
+}
+
+export interface StatusCause {
+  readonly field: string;
+  readonly message: string;
 }
 
 export function isKubeApiError(error: unknown, kind?: KubeErrorKind): error is KubeApiError {
@@ -110,6 +119,7 @@ export function classifyKubeError(error: unknown, operation: string): KubeApiErr
       reason: status?.reason,
       detail: status?.message ?? `HTTP ${code} without a Kubernetes Status`,
       retryAfterMs: retryAfterMs(error.headers["retry-after"]),
+      causes: status?.causes,
       cause: error,
     });
   }
@@ -226,7 +236,9 @@ export function withSignal(signal: AbortSignal, base: ConfigurationOptions = {})
 }
 
 /** The client hands the body over as text; a Kubernetes `Status` when the API server sent it. */
-function parseStatus(body: unknown): { reason?: string; message?: string } | undefined {
+function parseStatus(
+  body: unknown,
+): { reason?: string; message?: string; causes?: StatusCause[] } | undefined {
   let value = body;
   if (typeof body === "string") {
     try {
@@ -238,9 +250,17 @@ function parseStatus(body: unknown): { reason?: string; message?: string } | und
   if (typeof value !== "object" || value === null) return undefined;
   const record = value as Record<string, unknown>;
   if (record.kind !== "Status") return undefined;
+  const details = record.details as { causes?: unknown } | undefined;
+  const causes = Array.isArray(details?.causes)
+    ? details.causes.map((cause: { field?: unknown; message?: unknown } | null) => ({
+        field: typeof cause?.field === "string" ? cause.field : "",
+        message: typeof cause?.message === "string" ? cause.message : "",
+      }))
+    : [];
   return {
     ...(typeof record.reason === "string" && record.reason !== "" ? { reason: record.reason } : {}),
     ...(typeof record.message === "string" ? { message: record.message } : {}),
+    ...(causes.length > 0 ? { causes } : {}),
   };
 }
 

@@ -33,7 +33,10 @@ export const ERRORS = {
     stage: "parse",
     summary: "BUILDKITE_PLUGINS is not a JSON array of objects (failed parsing plugins)",
   },
-  ASK_PLUGIN_INVALID: { stage: "parse", summary: "a plugin entry does not have exactly one key" },
+  ASK_PLUGIN_INVALID: {
+    stage: "parse",
+    summary: "a plugin entry does not have exactly one key, or its configuration is nested too deeply",
+  },
   ASK_PLUGIN_PROHIBITED: {
     stage: "parse",
     summary: "the kubernetes plugin is used but prohibit-kubernetes-plugin is set",

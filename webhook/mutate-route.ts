@@ -18,6 +18,7 @@ import type { Logger } from "../runtime/logger.ts";
 import { type AdmissionContext, type AdmissionResult, admit } from "../src/admission/admit.ts";
 import { LABEL_JOB_UUID } from "../src/admission/contract.ts";
 import { isAgentStackError } from "../src/errors.ts";
+import { parseJsonText } from "../src/json-text.ts";
 import { decodeDefinition, isPlainObject } from "../src/k8s/decode.ts";
 import type { RequestResult, WebhookMetrics } from "./metrics.ts";
 
@@ -91,11 +92,9 @@ export function registerMutateRoute(server: FastifyInstance<HttpsServer>, option
         done(badRequest("the body is empty: expected an AdmissionReview as JSON"));
         return;
       }
-      try {
-        done(null, JSON.parse(text));
-      } catch (error) {
-        done(badRequest(`the body is not valid JSON: ${(error as Error).message}`));
-      }
+      const parsed = parseJsonText(text);
+      if (parsed.ok) done(null, parsed.value);
+      else done(badRequest(`the body is not valid JSON: ${parsed.problem}`));
     },
   );
 

@@ -9,7 +9,11 @@
  * - `admission webhook "<name>" denied the request: <message>` (a 4xx the webhook chose): denied, with
  *   the webhook's message alone, which is what the Buildkite job's log should say.
  * - 422 Invalid (the expanded Job broke a rule the webhook does not know): invalid, worded as upstream
- *   HEAD words it, with the skeleton as sent in YAML.
+ *   HEAD words it, with the skeleton as sent in YAML (the Buildkite job's annotation left out: it holds
+ *   the job's env).
+ * - 422 Invalid because the pod template has no containers: the skeleton reached the API server
+ *   unexpanded, so no webhook ran on it (its namespaceSelector or objectSelector missed the Job, or
+ *   its configuration is gone). Not the job's fault: retry, saying why.
  * - `failed calling webhook` (500), 429, 5xx, timeouts, connection errors, and anything else (RBAC,
  *   a missing namespace): retry. A Buildkite job is never failed for an outage or a misconfiguration of
  *   our own.
@@ -18,15 +22,17 @@ import { BatchV1Api, type KubeConfig, type V1Job } from "@kubernetes/client-node
 import type { Registry } from "prom-client";
 import { stringify } from "yaml";
 import { callKube, KubeApiError, KubeErrorKind } from "../../runtime/kube.ts";
+import { ANNOTATION_JOB } from "../../src/admission/contract.ts";
 import { buildSkeleton } from "../../src/admission/skeleton.ts";
 import type { BuildkiteJob } from "../../src/buildkite/job.ts";
 import type { Config } from "../../src/config/types.ts";
+import type { Job } from "../../src/generated/k8s-types.ts";
 import type { CreateOutcome, JobCreator } from "../types.ts";
 import { kubernetesMetrics } from "./metrics.ts";
 
 export interface JobCreatorOptions {
   readonly kubeConfig: KubeConfig;
-  readonly config: Pick<Config, "namespace" | "jobPrefix">;
+  readonly config: Pick<Config, "namespace" | "jobPrefix" | "id">;
   /** A registry for `buildkite_scheduler_job_create_errors_total{reason}`; none, no metric. */
   readonly registry?: Registry;
   /**
@@ -38,6 +44,8 @@ export interface JobCreatorOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DENIED = /^admission webhook "[^"]*" denied the request(?:: ([\s\S]*)| without explanation)$/;
+/** The cause kube-apiserver gives for a pod template without containers, which every expansion adds. */
+const NO_CONTAINERS = "spec.template.spec.containers";
 
 export function createJobCreator(options: JobCreatorOptions): JobCreator {
   const { namespace } = options.config;
@@ -63,13 +71,13 @@ export function createJobCreator(options: JobCreatorOptions): JobCreator {
         // Shutting down: not an outcome of the create.
         if (error.kind === KubeErrorKind.Aborted) throw error;
         metrics?.creator.createErrors.inc({ reason: error.reason ?? error.kind });
-        return classify(error, skeleton);
+        return classify(error, skeleton, namespace);
       }
     },
   };
 }
 
-function classify(error: KubeApiError, skeleton: unknown): CreateOutcome {
+function classify(error: KubeApiError, skeleton: Job, namespace: string): CreateOutcome {
   if (error.kind === KubeErrorKind.AlreadyExists) return { kind: "exists" };
   const status = error.status ?? 0;
   const denial = DENIED.exec(error.detail);
@@ -77,10 +85,16 @@ function classify(error: KubeApiError, skeleton: unknown): CreateOutcome {
   if (denial !== null && status >= 400 && status < 500 && status !== 408 && status !== 429) {
     return { kind: "denied", message: denial[1] ?? error.detail };
   }
+  if (error.kind === KubeErrorKind.Invalid && reachedUnexpanded(error)) {
+    return {
+      kind: "retry",
+      message: `the Job reached the API server unexpanded (${error.detail}): no admission webhook expanded it. Check that the MutatingWebhookConfiguration exists and that its namespaceSelector matches the namespace ${namespace} and its objectSelector the Job's labels; retrying`,
+    };
+  }
   if (error.kind === KubeErrorKind.Invalid) {
     return {
       kind: "invalid",
-      message: `Kubernetes rejected the podSpec built by agent-stack-k8s: failed to create job: ${error.detail}\n\n${stringify(skeleton)}`,
+      message: `Kubernetes rejected the podSpec built by agent-stack-k8s: failed to create job: ${error.detail}\n\n${stringify(withoutJobData(skeleton))}`,
     };
   }
   return {
@@ -88,4 +102,17 @@ function classify(error: KubeApiError, skeleton: unknown): CreateOutcome {
     message: error.message,
     ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
   };
+}
+
+function reachedUnexpanded(error: KubeApiError): boolean {
+  return error.causes.some((cause) => cause.field === NO_CONTAINERS && /^Required value/.test(cause.message));
+}
+
+/** The skeleton for a message: the Buildkite job's annotation carries its env, which is never shown. */
+function withoutJobData(skeleton: Job): Job {
+  const annotations = { ...skeleton.metadata?.annotations };
+  const data = annotations[ANNOTATION_JOB];
+  if (data !== undefined)
+    annotations[ANNOTATION_JOB] = `(the Buildkite job: ${data.length} characters, not shown)`;
+  return { ...skeleton, metadata: { ...skeleton.metadata, annotations } };
 }

@@ -9,10 +9,17 @@ import type { Config } from "../config/types.ts";
 import { AgentStackError, failureMessage, isAgentStackError } from "../errors.ts";
 import { type Expansion, expandJob, type PodTemplateResolver } from "../expand/index.ts";
 import type { Job, PodSpec } from "../generated/k8s-types.ts";
+import { parseJsonText } from "../json-text.ts";
 import { copyJson } from "../k8s/copy.ts";
 import { isPlainObject } from "../k8s/decode.ts";
 import { VERSION } from "../version.ts";
-import { ANNOTATION_EXPANDED_BY, ANNOTATION_JOB, expandedBy, LABEL_EXPAND } from "./contract.ts";
+import {
+  ANNOTATION_EXPANDED_BY,
+  ANNOTATION_JOB,
+  expandedBy,
+  LABEL_CONTROLLER_ID,
+  LABEL_EXPAND,
+} from "./contract.ts";
 import { jsonPatchDiff } from "./json-patch-diff.ts";
 
 const API_VERSIONS = ["admission.k8s.io/v1", "admission.k8s.io/v1beta1"] as const;
@@ -48,6 +55,8 @@ export interface AdmissionResult {
   readonly outcome: AdmissionOutcome;
   /** Why it was unchanged, or the denial's error code. */
   readonly reason: string;
+  /** Where in the Job or the Buildkite job a denial's problem is, when the error says. */
+  readonly path?: string;
   /** The Job as it will be created (the patch applied), when expanded. */
   readonly job?: Job;
 }
@@ -76,7 +85,7 @@ export function admit(review: unknown, context: AdmissionContext): AdmissionResu
     reason,
     ...(job ? { job } : {}),
   });
-  const skip = selectionMiss(request);
+  const skip = selectionMiss(request, context.config);
   if (skip) return answer("unchanged", skip, { allowed: true });
   const job = request.object as Job;
   try {
@@ -95,10 +104,11 @@ export function admit(review: unknown, context: AdmissionContext): AdmissionResu
     );
   } catch (error) {
     if (!isAgentStackError(error)) throw error;
-    return answer("denied", error.code, {
+    const denied = answer("denied", error.code, {
       allowed: false,
       status: { code: 400, reason: "BadRequest", message: failureMessage(error) },
     });
+    return error.path === undefined ? denied : { ...denied, path: error.path };
   }
 }
 
@@ -121,13 +131,19 @@ function invalid(message: string): never {
   throw new AgentStackError("ASK_ADMISSION_INVALID_REVIEW", `invalid AdmissionReview: ${message}`);
 }
 
-/** Anything but the CREATE of a labelled, unexpanded batch/v1 Job passes through untouched. */
-function selectionMiss(request: AdmissionRequest): string | undefined {
+/**
+ * Anything but the CREATE of a labelled, unexpanded batch/v1 Job passes through untouched, and so does
+ * a Job labelled for another stack's controller id: where two releases' namespaces overlap, each
+ * webhook expands only its own launcher's Jobs (and, as before, unlabelled ones from other tools).
+ */
+function selectionMiss(request: AdmissionRequest, config: Pick<Config, "id">): string | undefined {
   const { group, version, kind } = request.kind;
   if (group !== "batch" || version !== "v1" || kind !== "Job") return "not a batch/v1 Job";
   if (request.operation !== "CREATE") return `operation ${request.operation}`;
   const metadata = (request.object as Job).metadata ?? {};
   if (metadata.labels?.[LABEL_EXPAND] !== "true") return `no ${LABEL_EXPAND}=true label`;
+  const controller = metadata.labels?.[LABEL_CONTROLLER_ID];
+  if (controller !== undefined && controller !== config.id) return `labelled for controller id ${controller}`;
   if (metadata.annotations?.[ANNOTATION_EXPANDED_BY] !== undefined) return "already expanded";
   return undefined;
 }
@@ -155,17 +171,17 @@ function jobFromAnnotation(job: Job): BuildkiteJob {
       { path: where },
     );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) {
     throw new AgentStackError(
       "ASK_ADMISSION_JOB_ANNOTATION",
-      `${where} is not valid JSON: ${(error as Error).message}`,
-      { path: where, cause: error },
+      `${where} is not valid JSON: ${parsed.problem}`,
+      {
+        path: where,
+      },
     );
   }
-  return parseBuildkiteJob(value, where);
+  return parseBuildkiteJob(parsed.value, where);
 }
 
 /**

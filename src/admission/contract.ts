@@ -10,7 +10,11 @@ export const ANNOTATION_JOB = "buildkite.com/job";
 /** Set on expansion: `agent-stack-k8s/<version>`. A Job that has it is never expanded again. */
 export const ANNOTATION_EXPANDED_BY = "buildkite.com/expanded-by";
 
-export { LABEL_JOB_UUID } from "../expand/metadata.ts";
+/**
+ * The stack the Job belongs to (config `id`): the launcher labels its skeletons with it, and a webhook
+ * leaves a Job labelled for another id to that stack's webhook.
+ */
+export { LABEL_CONTROLLER_ID, LABEL_JOB_UUID } from "../expand/metadata.ts";
 
 export function expandedBy(version: string): string {
   return `agent-stack-k8s/${version}`;

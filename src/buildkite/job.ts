@@ -51,12 +51,12 @@ export function parseBuildkiteJob(value: unknown, source: string): BuildkiteJob 
     command: parseCommand(value.command, fail),
     env: parseStringList(
       value.env,
-      { path: "$.env", expected: 'a "K=V" string', problem: envEntryProblem },
+      { path: "$.env", expected: 'a "K=V" string', problem: envEntryProblem, describe: describeType },
       fail,
     ),
     agentQueryRules: parseStringList(
       value.agentQueryRules,
-      { path: "$.agentQueryRules", expected: "a string", problem: () => undefined },
+      { path: "$.agentQueryRules", expected: "a string", problem: () => undefined, describe },
       fail,
     ),
     priority: { number: parsePriority(value.priority, fail) },
@@ -87,18 +87,21 @@ interface StringListRule {
   readonly expected: string;
   /** Why a string entry is still wrong, or undefined when it is fine. */
   readonly problem: (entry: string) => string | undefined;
+  /** How a wrong value is named in the message: the env's values are secrets, so only their type. */
+  readonly describe: (value: unknown) => string;
 }
 
 function parseStringList(value: unknown, rule: StringListRule, fail: Fail): string[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) return fail(rule.path, `expected a list of strings, got ${describe(value)}`);
+  if (!Array.isArray(value))
+    return fail(rule.path, `expected a list of strings, got ${rule.describe(value)}`);
   return value.map((entry: unknown, index) => {
     const entryPath = `${rule.path}[${index}]`;
     if (typeof entry !== "string")
-      return fail(entryPath, `expected ${rule.expected}, got ${describe(entry)}`);
+      return fail(entryPath, `expected ${rule.expected}, got ${rule.describe(entry)}`);
     const problem = rule.problem(entry);
     if (problem !== undefined) {
-      return fail(entryPath, `expected ${rule.expected}, got ${describe(entry)} (${problem})`);
+      return fail(entryPath, `expected ${rule.expected}, got ${rule.describe(entry)} (${problem})`);
     }
     return entry;
   });
@@ -137,7 +140,7 @@ export function jobEnv(job: BuildkiteJob): Map<string, string> {
       const path = `$.env[${index}]`;
       throw new AgentStackError(
         "ASK_JOB_INVALID",
-        `${path}: expected a "K=V" string, got ${describe(entry)} (${envEntryProblem(entry)})`,
+        `${path}: expected a "K=V" string, got ${describeType(entry)} (${envEntryProblem(entry)})`,
         { path },
       );
     }
@@ -148,10 +151,16 @@ export function jobEnv(job: BuildkiteJob): Map<string, string> {
 
 /** How a JSON value is named in messages: its kind, and a string's (shortened) text. */
 function describe(value: unknown): string {
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  return describeType(value);
+}
+
+/** A JSON value named by its kind alone, never its text: for the job's env, whose values are secrets. */
+function describeType(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
-  if (typeof value === "string")
-    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === "string") return `a string of ${value.length} characters`;
   return typeof value;
 }

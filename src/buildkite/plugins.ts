@@ -4,6 +4,7 @@
  * agent (upstream HEAD no longer copies them into the pod).
  */
 import { AgentStackError } from "../errors.ts";
+import { jsonSyntaxProblem, nestedDeeperThan } from "../json-text.ts";
 import { isPlainObject } from "../k8s/decode.ts";
 
 /** The name Buildkite gives `kubernetes:` in pipeline YAML. A versioned name does not match, as upstream. */
@@ -23,6 +24,15 @@ export interface SplitPlugins {
 }
 
 const NONE: SplitPlugins = { kubernetes: [], others: [] };
+
+/**
+ * Deeper than any plugin configuration is written (a pod spec is about fifteen levels deep), and shallow
+ * enough for every recursive walk of the kubernetes plugin to stay far from the stack's end.
+ */
+export const MAX_PLUGIN_DEPTH = 100;
+/** Plugin names quoted in a message about an entry with several keys. */
+const QUOTED_NAMES = 5;
+const NAME_CHARACTERS = 100;
 
 export function splitPlugins(buildkitePlugins: string | undefined): SplitPlugins {
   // HEAD treats an empty value like a missing one; v0.26.0 failed the job on it.
@@ -49,13 +59,18 @@ function parsePluginsJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new AgentStackError("ASK_PLUGINS_INVALID", `failed parsing plugins: ${(error as Error).message}`, {
+    // BUILDKITE_PLUGINS is a job env value: the parser's message must not quote it.
+    throw new AgentStackError("ASK_PLUGINS_INVALID", `failed parsing plugins: ${jsonSyntaxProblem(error)}`, {
       path: "BUILDKITE_PLUGINS",
-      cause: error,
     });
   }
 }
 
+/**
+ * An entry of `BUILDKITE_PLUGINS`. Messages name an entry by its position, type and key names, never
+ * its configuration: a plugin's configuration carries secrets as often as env does, and a message
+ * reaches the webhook's answer and the Buildkite job's log.
+ */
 function pluginEntry(element: unknown, index: number): PluginEntry {
   const path = `BUILDKITE_PLUGINS[${index}]`;
   if (element !== null && !isPlainObject(element)) {
@@ -69,17 +84,35 @@ function pluginEntry(element: unknown, index: number): PluginEntry {
   if (keys.length !== 1) {
     throw new AgentStackError(
       "ASK_PLUGIN_INVALID",
-      `found invalid plugin: ${JSON.stringify(element)} (${path} has ${keys.length} keys; a plugin entry has exactly one, its name)`,
+      `found invalid plugin: ${path} has ${keys.length} keys${quotedNames(keys)}; a plugin entry has exactly one, its name`,
       { path },
     );
   }
   const name = keys[0]!;
-  return { index, name, config: (element as Record<string, unknown>)[name] };
+  const config = (element as Record<string, unknown>)[name];
+  if (nestedDeeperThan(config, MAX_PLUGIN_DEPTH)) {
+    throw new AgentStackError(
+      "ASK_PLUGIN_INVALID",
+      `found invalid plugin: the configuration of ${path} (${quotedName(name)}) is nested more than ${MAX_PLUGIN_DEPTH} levels deep`,
+      { path },
+    );
+  }
+  return { index, name, config };
 }
 
+function quotedNames(keys: readonly string[]): string {
+  if (keys.length === 0) return "";
+  const shown = keys.slice(0, QUOTED_NAMES).map(quotedName).join(", ");
+  return ` (${shown}${keys.length > QUOTED_NAMES ? ", …" : ""})`;
+}
+
+function quotedName(name: string): string {
+  return JSON.stringify(name.length > NAME_CHARACTERS ? `${name.slice(0, NAME_CHARACTERS)}…` : name);
+}
+
+/** A JSON value named by its type alone. */
 function describeJson(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return "an object";
-  return `a ${typeof value} (${JSON.stringify(value)})`;
+  return `a ${typeof value}`;
 }

@@ -75,7 +75,12 @@ describe("parseBuildkiteJob", () => {
       "$.env[3]",
       'expected a "K=V" string, got number',
     ],
-    ["an env entry without '='", validJob({ env: ["A=1", "NOEQUALS"] }), "$.env[1]", '"NOEQUALS" (no "=")'],
+    [
+      "an env entry without '='",
+      validJob({ env: ["A=1", "NOEQUALS"] }),
+      "$.env[1]",
+      'got a string of 8 characters (no "=")',
+    ],
     ["an env entry with an empty name", validJob({ env: ["=x"] }), "$.env[0]", "(empty name)"],
     ["a non-string agent rule", validJob({ agentQueryRules: [true] }), "$.agentQueryRules[0]", "got boolean"],
     [
@@ -96,6 +101,25 @@ describe("parseBuildkiteJob", () => {
     expect(error.path).toBe(path);
     expect(error.message).toContain(`job.json: ${path}: `);
     expect(error.message).toContain(message);
+  });
+});
+
+describe("the job's env values never appear in a message, whatever is wrong with them", () => {
+  const SECRET = "SECRET_TOKEN=hunter2-do-not-quote";
+  it.each([
+    ["env as a string", { env: SECRET }],
+    ["env as a map", { env: { SECRET_TOKEN: SECRET } }],
+    ["an entry without '='", { env: ["A=1", SECRET.replace("=", "")] }],
+    ["an entry with an empty name", { env: [`=${SECRET}`] }],
+    ["a list inside env", { env: [[SECRET]] }],
+  ])("%s", (_name, fields) => {
+    const error = caught(() => parseBuildkiteJob(validJob(fields), "job.json"), "ASK_JOB_INVALID");
+    expect(error.message).not.toMatch(/hunter2|SECRET/);
+  });
+
+  it("nor in jobEnv's, for a job that was not parsed", () => {
+    const job = { uuid: UUID, command: "", env: ["hunter2"], agentQueryRules: [], priority: { number: 0 } };
+    expect(caught(() => jobEnv(job), "ASK_JOB_INVALID").message).not.toContain("hunter2");
   });
 });
 

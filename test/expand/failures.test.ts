@@ -52,10 +52,50 @@ describe("parse failures", () => {
   });
 
   test("a plugin entry with two keys", () => {
-    const failure = failureOf(withPlugins('[{"a":{},"b":{}}]'));
+    const failure = failureOf(withPlugins('[{"a":{"password":"hunter2"},"b":{}}]'));
     expect(failure.code).toBe("ASK_PLUGIN_INVALID");
-    expect(failure.message).toMatch(/^agent-stack-k8s failed to parse the job: found invalid plugin: /);
+    expect(failure.message).toBe(
+      'agent-stack-k8s failed to parse the job: found invalid plugin: BUILDKITE_PLUGINS[0] has 2 keys ("a", "b"); a plugin entry has exactly one, its name',
+    );
     expect(failure.path).toBe("BUILDKITE_PLUGINS[0]");
+  });
+
+  test("no message quotes a plugin's configuration or the text of BUILDKITE_PLUGINS", () => {
+    for (const plugins of [
+      '[{"a":{"password":"hunter2"},"b":{}}]',
+      '["hunter2"]',
+      '"hunter2"',
+      '[{"a":{"password":hunter2}}]',
+      "hunter2",
+    ]) {
+      expect(failureOf(withPlugins(plugins)).message, plugins).not.toContain("hunter2");
+    }
+  });
+
+  test.each([
+    ["the kubernetes plugin", KUBERNETES_PLUGIN, 1],
+    ["another plugin", "docker#v5.0.0", 1],
+    ["an entry with two keys", "docker#v5.0.0", 2],
+  ])("%s nested 10,000 deep is an invalid plugin, not a crash", (_name, plugin, keys) => {
+    const depth = 10_000;
+    const deep = `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+    const entry =
+      keys === 1 ? `{${JSON.stringify(plugin)}:${deep}}` : `{${JSON.stringify(plugin)}:${deep},"b":{}}`;
+    const failure = failureOf(withPlugins(`[${entry}]`));
+    expect(failure.code).toBe("ASK_PLUGIN_INVALID");
+    expect(failure.path).toBe("BUILDKITE_PLUGINS[0]");
+  });
+
+  test("a kubernetes plugin as deep as the limit allows is decoded without overflowing the stack", () => {
+    const deep = (levels: number): unknown => {
+      let value: unknown = "x";
+      for (let i = 0; i < levels; i++) value = { a: value };
+      return value;
+    };
+    const plugin = { podSpecPatch: { containers: [{ name: "container-0", unknownDeep: deep(95) }] } };
+    expect(() => expand(withPlugins(JSON.stringify([{ [KUBERNETES_PLUGIN]: plugin }])))).not.toThrow(
+      RangeError,
+    );
   });
 
   test("E20: a kubernetes plugin whose value is a string", () => {

@@ -5,6 +5,7 @@
  * a while, the launcher killed and restarted, two launchers at once. Every job must end created exactly
  * once, or failed on Buildkite with a reason; none lost, none duplicated.
  */
+import type { V1MutatingWebhook } from "@kubernetes/client-node";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import type { CommandIo } from "../../cli/io.ts";
 import { launcherCommand } from "../../launcher/command.ts";
@@ -40,8 +41,10 @@ afterEach(async () => {
   await buildkite.close();
 });
 
-function registerWebhook(url: string): void {
-  kubernetes.put(stackWebhookConfiguration({ url }, webhook.certificates.caCert, { timeoutSeconds: 2 }));
+function registerWebhook(url: string, overrides: Partial<V1MutatingWebhook> = {}): void {
+  kubernetes.put(
+    stackWebhookConfiguration({ url }, webhook.certificates.caCert, { timeoutSeconds: 2, ...overrides }),
+  );
 }
 
 interface RunningLauncher {
@@ -150,6 +153,40 @@ test("scheduled jobs become expanded Jobs, once each; a refused one is failed on
   expect(buildkite.job(other.uuid)?.state).toBe("SCHEDULED");
   for (const job of good) expect(buildkite.job(job.uuid)?.state).toBe("SCHEDULED");
 });
+
+test("skeletons that reach the API server unexpanded (422) are retried, never failed on Buildkite", async () => {
+  // The webhook's namespaceSelector misses the launcher's namespace: no webhook runs on the skeletons.
+  const elsewhere = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ci-jobs" } } };
+  const url = `https://127.0.0.1:${webhook.port}/mutate`;
+  registerWebhook(url, elsewhere);
+  const jobs = Array.from({ length: 3 }, (_, i) => buildkite.addJob({ command: `echo ${i}` }));
+  const launcher = startLauncher();
+  try {
+    await eventually(
+      "the launcher says why it retries",
+      () => launcher.logs().includes("the Job reached the API server unexpanded"),
+      20_000,
+    );
+    // Several attempts, and still every job is scheduled on Buildkite, not failed.
+    await eventually(
+      "a second attempt of a create",
+      () => createsOf(`buildkite-${(jobs[0] as { uuid: string }).uuid}`) >= 2,
+      20_000,
+    );
+    for (const job of jobs) expect(buildkite.job(job.uuid)?.state).toBe("SCHEDULED");
+    registerWebhook(url);
+    await eventually(
+      "every Job, once the selector is fixed",
+      () => jobsInCluster().length === jobs.length,
+      30_000,
+    );
+  } finally {
+    expect(await launcher.stop()).toBe(0);
+  }
+  for (const job of jobs) expect(buildkite.job(job.uuid)?.state).toBe("SCHEDULED");
+  for (const job of jobsInCluster())
+    expect(job.metadata.annotations?.["buildkite.com/expanded-by"]).toMatch(/^agent-stack-k8s\//);
+}, 60_000);
 
 test("faults everywhere: every job is created exactly once or failed with a reason", async () => {
   const good = Array.from({ length: 30 }, (_, i) => buildkite.addJob({ command: `echo ${i}` }));

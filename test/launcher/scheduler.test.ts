@@ -77,6 +77,10 @@ interface Harness {
   readonly registry: Registry;
   readonly stop: () => Promise<void>;
   readonly logs: () => string;
+  /** Creates per uuid, whatever their outcome. */
+  readonly attempts: Map<string, number>;
+  /** With `watchDelayed`: shows the Jobs created so far to the scheduler, as a late watch event does. */
+  readonly deliverWatchEvents: () => void;
   maxConcurrent: number;
 }
 
@@ -85,12 +89,15 @@ function harness(options: {
   concurrency?: number;
   outcome?: (job: BuildkiteJob, attempt: number) => CreateOutcome | Promise<CreateOutcome>;
   fail?: (request: FailJobRequest, attempt: number) => Promise<void>;
+  /** Created Jobs reach the cluster view only when the test delivers the watch events. */
+  watchDelayed?: boolean;
 }): Harness {
   const cluster = new FakeCluster();
   const clock = manualClock();
   const created: string[] = [];
   const failed: FailJobRequest[] = [];
   const attempts = new Map<string, number>();
+  const undelivered: string[] = [];
   const failAttempts = new Map<string, number>();
   let concurrent = 0;
   const state = { maxConcurrent: 0 };
@@ -105,7 +112,8 @@ function harness(options: {
         const outcome = (await options.outcome?.(job, attempt)) ?? { kind: "created" };
         if (outcome.kind === "created") {
           created.push(job.uuid);
-          cluster.set(job.uuid, false);
+          if (options.watchDelayed) undelivered.push(job.uuid);
+          else cluster.set(job.uuid, false);
         }
         return outcome;
       } finally {
@@ -159,6 +167,10 @@ function harness(options: {
     clock,
     registry,
     logs: () => logText,
+    attempts,
+    deliverWatchEvents: () => {
+      for (const uuid of undelivered.splice(0)) cluster.set(uuid, false);
+    },
     get maxConcurrent() {
       return state.maxConcurrent;
     },
@@ -219,6 +231,49 @@ test("a job whose Job exists, or that is offered twice, is created once", async 
   h.scheduler.offer([job(1), job(2)]);
   await settle();
   expect(h.created).toEqual([job(2).job.uuid]);
+  await h.stop();
+});
+
+test("a poll that answers between a create and its watch event does not create the Job again", async () => {
+  const h = harness({ watchDelayed: true, maxInFlight: 5 });
+  h.scheduler.offer([job(1), job(2)]);
+  await settle();
+  expect(h.created).toEqual([job(1).job.uuid, job(2).job.uuid]);
+  // Buildkite still lists both as scheduled; the informer has not seen either Job yet.
+  for (let poll = 0; poll < 3; poll++) {
+    h.scheduler.offer([job(1), job(2), job(3)]);
+    await settle();
+    await h.clock.advance(1_000);
+  }
+  expect([...h.attempts.entries()]).toEqual([
+    [job(1).job.uuid, 1],
+    [job(2).job.uuid, 1],
+    [job(3).job.uuid, 1],
+  ]);
+  expect(h.scheduler.inFlight()).toBe(3);
+  h.deliverWatchEvents();
+  h.scheduler.offer([job(1), job(2), job(3)]);
+  await settle();
+  expect(h.scheduler.inFlight()).toBe(3);
+  expect(h.created).toHaveLength(3);
+  await h.stop();
+});
+
+test("a Job that is not seen within a minute is offered again (bounded memory), and AlreadyExists ends it", async () => {
+  const h = harness({
+    watchDelayed: true,
+    outcome: (_job, attempt) => (attempt === 1 ? { kind: "created" } : { kind: "exists" }),
+  });
+  h.scheduler.offer([job(1)]);
+  await settle();
+  await h.clock.advance(61_000);
+  h.scheduler.offer([job(1)]);
+  await settle();
+  expect(h.attempts.get(job(1).job.uuid)).toBe(2);
+  h.scheduler.offer([job(1)]);
+  await settle();
+  expect(h.attempts.get(job(1).job.uuid)).toBe(2);
+  expect(h.failed).toEqual([]);
   await h.stop();
 });
 

@@ -11,7 +11,7 @@ import { freePort, startTestServer, type TestServer } from "../../webhook/harnes
 import { jobNameOf, NS, startTestCluster, type TestCluster, uuidOf } from "./helpers.ts";
 
 const WEBHOOK = STACK_WEBHOOK;
-const CONFIG = { namespace: NS, jobPrefix: "buildkite-" };
+const CONFIG = { namespace: NS, jobPrefix: "buildkite-", id: "" };
 
 let webhook: TestServer;
 let cluster: TestCluster;
@@ -95,21 +95,60 @@ describe("what became of a create", () => {
     }
   });
 
-  test("422 Invalid is invalid, worded as upstream HEAD words it, with the skeleton as YAML", async () => {
-    // No webhook: the skeleton's empty pod template reaches validation, as it would if the webhook were skipped.
-    const job = testJob({ uuid: uuidOf(7) });
-    const outcome = await creator.create(job, signal());
-    expect(outcome.kind).toBe("invalid");
-    const message = outcome.kind === "invalid" ? outcome.message : "";
-    const [first, yaml] = message.split("\n\n");
-    expect(first).toBe(
-      `Kubernetes rejected the podSpec built by agent-stack-k8s: failed to create job: Job.batch "${jobNameOf(uuidOf(7))}" is invalid: [spec.template.spec.containers: Required value, spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"]`,
-    );
-    expect(parse(message.slice(message.indexOf("\n\n") + 2))).toMatchObject({
-      kind: "Job",
-      metadata: { name: jobNameOf(uuidOf(7)), labels: { "buildkite.com/job-uuid": uuidOf(7) } },
+  test("422 Invalid is invalid, worded as upstream HEAD words it, with the skeleton as YAML but not the job's env", async () => {
+    // A webhook whose expansion breaks a rule it does not know: a container name Kubernetes refuses.
+    const patch = [
+      { op: "add", path: "/spec/template/spec/containers/-", value: { name: "Not_A_Name", image: "alpine" } },
+      { op: "add", path: "/spec/template/spec/restartPolicy", value: "Never" },
+    ];
+    const server = await answeringWebhook(() => ({
+      allowed: true,
+      patchType: "JSONPatch",
+      patch: Buffer.from(JSON.stringify(patch)).toString("base64"),
+    }));
+    try {
+      registerWebhook(server.url);
+      const job = testJob({ uuid: uuidOf(7), env: { DATABASE_PASSWORD: "hunter2-never-shown" } });
+      const outcome = await creator.create(job, signal());
+      expect(outcome.kind).toBe("invalid");
+      const message = outcome.kind === "invalid" ? outcome.message : "";
+      const [first, yaml] = message.split("\n\n");
+      expect(first).toMatch(
+        new RegExp(
+          `^Kubernetes rejected the podSpec built by agent-stack-k8s: failed to create job: Job\\.batch "${jobNameOf(uuidOf(7))}" is invalid: spec\\.template\\.spec\\.containers\\[0\\]\\.name: Invalid value: "Not_A_Name"`,
+        ),
+      );
+      expect(parse(message.slice(message.indexOf("\n\n") + 2))).toMatchObject({
+        kind: "Job",
+        metadata: {
+          name: jobNameOf(uuidOf(7)),
+          labels: { "buildkite.com/job-uuid": uuidOf(7) },
+          annotations: {
+            "buildkite.com/job": expect.stringMatching(/^\(the Buildkite job: \d+ characters, not shown\)$/),
+          },
+        },
+      });
+      expect(yaml).toContain("apiVersion: batch/v1");
+      expect(message).not.toContain("hunter2");
+    } finally {
+      server.server.close();
+    }
+  });
+
+  test("422 for a skeleton that reached the API server unexpanded is retry, saying why: not the job's fault", async () => {
+    // No webhook matches (as when its namespaceSelector misses the namespace): the empty pod template
+    // reaches validation.
+    registerWebhook(undefined, {
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "elsewhere" } },
     });
-    expect(yaml).toContain("apiVersion: batch/v1");
+    const outcome = await creator.create(testJob({ uuid: uuidOf(8) }), signal());
+    expect(outcome).toMatchObject({
+      kind: "retry",
+      message: expect.stringMatching(
+        /^the Job reached the API server unexpanded \(.*spec\.template\.spec\.containers: Required value.*\): no admission webhook expanded it\. .*namespaceSelector matches the namespace/,
+      ),
+    });
+    expect(cluster.fake.get("batch/v1", "Job", NS, jobNameOf(uuidOf(8)))).toBeUndefined();
   });
 
   test("a webhook that cannot be reached is retry: never a failed Buildkite job for our own outage", async () => {
