@@ -8,7 +8,9 @@
  *   the server carries on;
  * - every request is counted, timed and logged once, when its answer has gone (or its client has gone).
  *
- * The body is never logged: the Buildkite job in it carries the job's environment.
+ * The body is never logged: the Buildkite job in it carries the job's environment. Nor is a denial's
+ * message, which quotes the plugin's configuration: its line has the error code and where the problem
+ * is; the message itself goes back to the API server, and from there to the Buildkite job's log.
  */
 
 import type { Server as HttpsServer } from "node:https";
@@ -20,12 +22,15 @@ import { LABEL_JOB_UUID } from "../src/admission/contract.ts";
 import { isAgentStackError } from "../src/errors.ts";
 import { parseJsonText } from "../src/json-text.ts";
 import { decodeDefinition, isPlainObject } from "../src/k8s/decode.ts";
+import { drainUnreadBody } from "./graceful-close.ts";
 import type { RequestResult, WebhookMetrics } from "./metrics.ts";
 
 export const MUTATE_PATH = "/mutate";
 
 /** controller-runtime's limit: kube-apiserver itself refuses objects over about 3 MiB. */
 export const DEFAULT_BODY_LIMIT = 7 * 1024 * 1024;
+/** A body refused unread is dropped up to this many times the limit, then the connection is cut. */
+const DRAIN_LIMIT_FACTOR = 4;
 
 export type AdmitFunction = (review: unknown, context: AdmissionContext) => AdmissionResult;
 
@@ -56,6 +61,8 @@ interface Outcome {
   readonly status?: number;
   readonly reason?: string;
   readonly message?: string;
+  /** Where a denial's problem is, in place of its message. */
+  readonly path?: string;
   readonly error?: unknown;
   /** The client closed the connection before the answer. */
   readonly abandoned?: boolean;
@@ -113,6 +120,7 @@ export function registerMutateRoute(server: FastifyInstance<HttpsServer>, option
       outcome: result,
       ...(outcome.reason ? { reason: outcome.reason } : {}),
       ...(outcome.message ? { message: outcome.message } : {}),
+      ...(outcome.path ? { path: outcome.path } : {}),
       ...(outcome.status ? { status: outcome.status } : {}),
       durationMs: Math.round(seconds * 1e6) / 1000,
     };
@@ -147,6 +155,13 @@ export function registerMutateRoute(server: FastifyInstance<HttpsServer>, option
         const code = errorCode(error);
         const message = clientErrorMessage(error, options.bodyLimit, request.headers["content-type"]);
         record(request, { result: "bad_request", status, reason: code, message });
+        // Refused before its body was read: the rest of it is dropped, so the client reads this answer.
+        const startedAt = admissions.get(request)?.startedAt ?? performance.now();
+        const timeoutMs = options.requestTimeoutMs - (performance.now() - startedAt);
+        const bounds = { maxBytes: DRAIN_LIMIT_FACTOR * options.bodyLimit, timeoutMs };
+        if (drainUnreadBody(request.raw, bounds) && !options.closing?.()) {
+          reply.removeHeader("connection");
+        }
         reply.code(status).send({ code, message });
         return;
       }
@@ -185,9 +200,8 @@ export function registerMutateRoute(server: FastifyInstance<HttpsServer>, option
         });
         return;
       }
-      const { outcome, reason } = answer;
-      const message = outcome === "denied" ? answer.review.response.status?.message : undefined;
-      record(request, { result: outcome, status: 200, reason, ...(message ? { message } : {}) });
+      const { outcome, reason, path } = answer;
+      record(request, { result: outcome, status: 200, reason, ...(path ? { path } : {}) });
       if (options.closing?.()) reply.header("connection", "close");
       reply.send(answer.review);
     },

@@ -15,6 +15,7 @@ import type { Duplex } from "node:stream";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "../runtime/logger.ts";
 import type { AdmissionContext } from "../src/admission/admit.ts";
+import { answerAndClose, isClosing, isDraining } from "./graceful-close.ts";
 import { type ReadinessCheck, registerHealthRoutes } from "./health.ts";
 import type { WebhookMetrics } from "./metrics.ts";
 import {
@@ -32,6 +33,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 120_000;
  * budget is enforced within this much, so 9 s plus 0.5 s stays under the chart's 10 s.
  */
 const TIMEOUT_CHECK_INTERVAL_MS = 500;
+/** How long a broken connection is kept half-open for its client to finish sending and read the answer. */
+const LINGER_MS = 2_000;
 
 export type WebhookServer = FastifyInstance<HttpsServer>;
 
@@ -97,25 +100,26 @@ export function buildWebhookServer(options: WebhookServerOptions): WebhookServer
 }
 
 /**
- * What Node reports before a request reaches a route: the request timeout (408, with the webhook's
- * message), headers too large (431), anything else malformed (400). As fastify's default does,
- * nothing is written to a socket that is gone.
+ * What Node reports outside a route: the request timeout (408, with the webhook's message), headers too
+ * large (431), anything else malformed (400). The answer goes out after the responses under way, and the
+ * connection is half-closed so that a client still sending reads it (see `graceful-close.ts`). A
+ * request whose answer has gone while its body is dropped is simply cut at its timeout.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, requestTimeoutMs: number): void {
-  if (error.code === "ECONNRESET" || socket.destroyed) return;
-  const [status, message] =
-    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
-      ? [408, requestTimeoutMessage(requestTimeoutMs)]
-      : error.code === "HPE_HEADER_OVERFLOW"
-        ? [431, "the request's headers are too large"]
-        : [400, `malformed HTTP request: ${error.message}`];
-  const body = JSON.stringify({ code: "ASK_WEBHOOK_BAD_REQUEST", message });
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+  if (error.code === "ECONNRESET" || socket.destroyed || isClosing(socket)) return;
+  if (isDraining(socket)) {
+    socket.destroy();
+    return;
   }
-  socket.destroy(error);
+  const timeout = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+  const [status, message] = timeout
+    ? [408, requestTimeoutMessage(requestTimeoutMs)]
+    : error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "the request's headers are too large"]
+      : [400, `malformed HTTP request: ${error.message}`];
+  const body = JSON.stringify({ code: "ASK_WEBHOOK_BAD_REQUEST", message });
+  const response = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  answerAndClose(socket, response, { lingerMs: LINGER_MS, afterResponsesUnderWay: !timeout });
 }
 
 /** Swaps the serving certificate: new handshakes use it, established connections keep theirs. */

@@ -25,10 +25,16 @@ export function prng(seed: number) {
 export type Random = ReturnType<typeof prng>;
 
 export const config = testConfig();
+/**
+ * Values planted in the job's env and the plugin's configuration: whatever a case breaks, none of them
+ * may appear in the webhook's log.
+ */
+export const PLANTED_SECRETS = ["fuzz-env-secret-7f3a9c", "fuzz-plugin-secret-2d81e4"] as const;
 const exampleJob = parseBuildkiteJob(
   JSON.parse(readFileSync(new URL("../../examples/job.json", import.meta.url), "utf8")),
   "examples/job.json",
 );
+exampleJob.env.push(`API_TOKEN=${PLANTED_SECRETS[0]}`, `SIGNING_KEY=${PLANTED_SECRETS[0]}-2`);
 export const baseReview = admissionReview(buildSkeleton(exampleJob, config), "fuzz-uid");
 const baseBody = JSON.stringify(baseReview);
 
@@ -151,7 +157,12 @@ export function brokenPlugin(random: Random): { body: string; note: string } {
   const plugin: Record<string, unknown> = {
     podSpec: {
       containers: [
-        { name: "tests", image: "golang:1.23", command: ["go test"], env: [{ name: "A", value: "1" }] },
+        {
+          name: "tests",
+          image: "golang:1.23",
+          command: ["go test"],
+          env: [{ name: "TOKEN", value: PLANTED_SECRETS[1] }],
+        },
       ],
       volumes: [{ name: "cache", emptyDir: {} }],
     },
@@ -164,15 +175,61 @@ export function brokenPlugin(random: Random): { body: string; note: string } {
   const path = random.pick(paths(plugin).slice(1));
   const value = wrongValue(random);
   setAt(plugin, path, value);
-  const job = testJob({ plugin });
+  const job = testJob({ plugin, env: { API_TOKEN: PLANTED_SECRETS[0] } });
   return {
     body: JSON.stringify(admissionReview(buildSkeleton(job, config), "fuzz-plugin")),
     note: `plugin ${describe(path, value)}`,
   };
 }
 
+/** A job whose env or plugin carries a planted value where a message might quote it. */
+function misplacedSecret(random: Random): { body: string; note: string } {
+  const [envSecret, pluginSecret] = PLANTED_SECRETS;
+  const annotated = (env: unknown, note: string) => {
+    const review = JSON.parse(baseBody);
+    const job = { ...JSON.parse(serializeJob(exampleJob)), env };
+    review.request.object.metadata.annotations["buildkite.com/job"] = JSON.stringify(job);
+    return { body: JSON.stringify(review), note };
+  };
+  const withPlugins = (plugins: string, note: string) =>
+    annotated(
+      [
+        ...exampleJob.env.filter((entry) => !entry.startsWith("BUILDKITE_PLUGINS=")),
+        `BUILDKITE_PLUGINS=${plugins}`,
+      ],
+      note,
+    );
+  switch (random.int(8)) {
+    case 0:
+      return annotated(exampleJob.env.join("\n"), "env is one string");
+    case 1:
+      return annotated(`API_TOKEN=${envSecret}`, "env is a K=V string");
+    case 2:
+      return annotated([...exampleJob.env, `API_TOKEN${envSecret}`], "an env entry without =");
+    case 3:
+      return annotated([`=${envSecret}`], "an env entry without a name");
+    case 4:
+      return withPlugins(`${pluginSecret} not json`, "BUILDKITE_PLUGINS is not JSON");
+    case 5:
+      return withPlugins(
+        JSON.stringify([{ "docker#v5.12.0": { environment: [pluginSecret] }, "other#v1": {} }]),
+        "a plugin entry with two keys",
+      );
+    case 6:
+      return withPlugins(JSON.stringify([pluginSecret]), "a plugin entry that is a string");
+    default: {
+      const review = JSON.parse(baseBody);
+      const text = review.request.object.metadata.annotations["buildkite.com/job"] as string;
+      const cut = text.indexOf(envSecret) + envSecret.length;
+      review.request.object.metadata.annotations["buildkite.com/job"] = `${text.slice(0, cut)}",x`;
+      return { body: JSON.stringify(review), note: "the annotation broken right after an env value" };
+    }
+  }
+}
+
 export function generate(random: Random): Case {
   const kind = random.pick([
+    "a secret where a message could quote it",
     "random bytes",
     "truncated review",
     "deeply nested JSON",
@@ -210,6 +267,8 @@ export function generate(random: Random): Case {
       return { kind, ...brokenAnnotation(random), headers: JSON_TYPE };
     case "wrong type in the plugin":
       return { kind, ...brokenPlugin(random), headers: JSON_TYPE };
+    case "a secret where a message could quote it":
+      return { kind, ...misplacedSecret(random), headers: JSON_TYPE };
     case "huge string": {
       const review = JSON.parse(baseBody);
       // Over the 7 MiB limit one time in ten: each of those costs a full upload.

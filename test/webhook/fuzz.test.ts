@@ -1,10 +1,12 @@
 /**
  * Thousands of random and malformed bodies from a seeded PRNG against the real server: every answer is a
- * 200 or a 4xx, no promise rejection goes unhandled, and the server still expands a valid review at the
- * end. `WEBHOOK_FUZZ_SEED=… WEBHOOK_FUZZ_CASES=…` vary it; a failure prints the seed and the case.
+ * 200 or a 4xx, no promise rejection goes unhandled, the log carries none of the env and plugin values
+ * planted in the jobs and no line of unbounded length, and the server still expands a valid review at
+ * the end. `WEBHOOK_FUZZ_SEED=… WEBHOOK_FUZZ_CASES=…` vary it; a failure prints the seed and the case.
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { baseReview, type Case, config, generate, prng } from "./fuzz-cases.ts";
+import { MAX_FIELD } from "../../runtime/log-values.ts";
+import { baseReview, type Case, config, generate, PLANTED_SECRETS, prng } from "./fuzz-cases.ts";
 import { startTestServer, type TestServer } from "./harness.ts";
 
 const SEED = Number(process.env.WEBHOOK_FUZZ_SEED ?? 20_261_123);
@@ -52,9 +54,20 @@ test(`${CASES} random and malformed bodies get only 200 or 4xx answers (seed ${S
   expect(failures, `seed ${SEED}:\n${failures.slice(0, 10).join("\n")}`).toEqual([]);
   // Every kind of case was tried, and most malformed ones were refused rather than expanded.
   const kinds = new Set([...statuses.keys()].map((key) => key.split(" → ")[0]));
-  expect(kinds.size).toBe(9);
+  expect(kinds.size).toBe(10);
   await new Promise((resolve) => setImmediate(resolve));
   expect(unhandled).toBe(0);
+
+  // The log: one line per request, none carrying a planted env or plugin value, none unbounded.
+  const lines = webhook.logs.text().trimEnd().split("\n");
+  expect(lines.length).toBeGreaterThanOrEqual(CASES);
+  for (const secret of PLANTED_SECRETS) {
+    expect(lines.filter((line) => line.includes(secret)).slice(0, 3), secret).toEqual([]);
+  }
+  const longest = Math.max(...lines.map((line) => line.length));
+  expect(longest).toBeLessThan(2 * MAX_FIELD);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: what must never be written raw.
+  expect(lines.filter((line) => /[\u0000-\u001f\u007f-\u009f]/.test(line)).slice(0, 3)).toEqual([]);
 
   const valid = await webhook.client.postJson("/mutate", baseReview);
   expect(valid.status).toBe(200);

@@ -235,6 +235,48 @@ describe("the per-admission log line", () => {
     expect(webhook.logs.text()).not.toContain("hunter2-do-not-log");
   });
 
+  test("a denial is logged with its code and where the problem is, never its message: that quotes the plugin", async () => {
+    const job = testJob({
+      plugin: { podSpec: { containers: [{ image: "registry/hunter2-token:NOT VALID" }] } },
+    });
+    const answer = await webhook.client.postJson(
+      "/mutate",
+      admissionReview(buildSkeleton(job, config), "deny-uid"),
+    );
+    // The message goes back to the API server (and so to the Buildkite job's log) whole.
+    expect(JSON.stringify(answer.json())).toContain("hunter2-token");
+    const line = webhook.logs.lines().find((entry) => entry.uid === "deny-uid");
+    expect(line).toMatchObject({ level: "info", outcome: "denied", reason: "ASK_IMAGE_REFERENCE" });
+    expect(line).not.toHaveProperty("message");
+    expect(webhook.logs.text()).not.toContain("hunter2");
+
+    const twoKeys = testJob({ otherPlugins: [{ "docker#v5": { password: "hunter2" }, "cache#v1": {} }] });
+    await webhook.client.postJson("/mutate", admissionReview(buildSkeleton(twoKeys, config), "two-keys-uid"));
+    expect(webhook.logs.lines().find((entry) => entry.uid === "two-keys-uid")).toMatchObject({
+      outcome: "denied",
+      reason: "ASK_PLUGIN_INVALID",
+      path: "BUILDKITE_PLUGINS[0]",
+    });
+    expect(webhook.logs.text()).not.toContain("hunter2");
+  });
+
+  test("a plugin nested 10,000 deep is a denial (ASK_PLUGIN_INVALID), not a malformed request", async () => {
+    const depth = 10_000;
+    const deep = `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+    const env = [`BUILDKITE_PLUGINS=[{"docker#v5":${deep},"cache#v1":{}}]`];
+    const job = { ...testJob(), env };
+    const answer = await webhook.client.postJson(
+      "/mutate",
+      admissionReview(buildSkeleton(job, config), "deep-uid"),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.json().response).toMatchObject({ allowed: false, status: { code: 400 } });
+    expect(webhook.logs.lines().find((entry) => entry.uid === "deep-uid")).toMatchObject({
+      outcome: "denied",
+      reason: "ASK_PLUGIN_INVALID",
+    });
+  });
+
   test("an untouched Job is logged at debug", async () => {
     const review = admissionReview(buildSkeleton(testJob(), config), "skip-uid");
     review.request.operation = "DELETE";
