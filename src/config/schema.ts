@@ -496,7 +496,8 @@ export const CONFIG_KEYS = [
     type: { kind: "string", default: "200m", rule: "cpuLimit" },
     usedBy: EXPANSION,
     since: "HEAD",
-    description: "CPU limit (and request) of each imagecheck-* container (HEAD)",
+    description:
+      "CPU limit of each imagecheck-* container; its request is 100m, or the limit when that is lower (HEAD)",
   },
   {
     key: "image-check-container-memory-limit",
@@ -505,7 +506,8 @@ export const CONFIG_KEYS = [
     type: { kind: "string", default: "128Mi", rule: "memoryLimit" },
     usedBy: EXPANSION,
     since: "HEAD",
-    description: "memory limit (and request) of each imagecheck-* container (HEAD)",
+    description:
+      "memory limit of each imagecheck-* container; its request is 64Mi, or the limit when that is lower (HEAD)",
   },
   {
     key: "workspace-mount-sub-path-expr",

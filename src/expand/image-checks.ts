@@ -5,13 +5,15 @@
  * that an image is pulled once, by its check.
  *
  * Upstream numbers the checks in Go map order (random); here they follow the order in which each image
- * first appears in `containers`.
+ * first appears in `containers`. Upstream requests 100m and 64Mi whatever the configured limits, so a
+ * limit below them gives Jobs that Kubernetes refuses; here a request never exceeds its limit.
  */
 
 import type { Config } from "../config/types.ts";
 import { AgentStackError } from "../errors.ts";
 import type { Container } from "../generated/k8s-types.ts";
 import { parseImageReference } from "../images/reference.ts";
+import { quantityValue } from "../k8s/quantity.ts";
 import { COMMAND_ENTRYPOINT, imageCheckName } from "./names.ts";
 import { coalesce, digestDefault, preference } from "./pull-policy.ts";
 import type { Draft, ExpansionInputs } from "./state.ts";
@@ -25,6 +27,9 @@ interface InvalidImage {
 
 const DEFAULT_CPU_LIMIT = "200m";
 const DEFAULT_MEMORY_LIMIT = "128Mi";
+/** Upstream's requests; a configured limit below one lowers it, since Kubernetes refuses a request over its limit. */
+const CPU_REQUEST = "100m";
+const MEMORY_REQUEST = "64Mi";
 
 export function imageChecks(draft: Draft, inputs: ExpansionInputs): void {
   const { config } = inputs;
@@ -86,6 +91,8 @@ function isValidImage(container: Container, invalid: InvalidImage[]): boolean {
 }
 
 function imageCheckContainer(index: number, image: string, policy: string, config: Config): Container {
+  const cpuLimit = config.imageCheckContainerCpuLimit || DEFAULT_CPU_LIMIT;
+  const memoryLimit = config.imageCheckContainerMemoryLimit || DEFAULT_MEMORY_LIMIT;
   return {
     name: imageCheckName(index),
     image,
@@ -94,13 +101,16 @@ function imageCheckContainer(index: number, image: string, policy: string, confi
     args: ["--version"],
     volumeMounts: [workspaceMount(config)],
     resources: {
-      requests: { cpu: "100m", memory: "64Mi" },
-      limits: {
-        cpu: config.imageCheckContainerCpuLimit || DEFAULT_CPU_LIMIT,
-        memory: config.imageCheckContainerMemoryLimit || DEFAULT_MEMORY_LIMIT,
-      },
+      requests: { cpu: atMost(CPU_REQUEST, cpuLimit), memory: atMost(MEMORY_REQUEST, memoryLimit) },
+      limits: { cpu: cpuLimit, memory: memoryLimit },
     },
   };
+}
+
+/** The request, or the limit when that is lower. */
+function atMost(request: string, limit: string): string {
+  const limitValue = quantityValue(limit);
+  return limitValue !== undefined && limitValue < (quantityValue(request) as number) ? limit : request;
 }
 
 /** §5.5: one bad reference is a sentence; several are a table sorted by container name. */

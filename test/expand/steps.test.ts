@@ -10,10 +10,12 @@ import {
   KUBERNETES_PLUGIN,
   mounts,
   names,
+  renderJob,
   TEST_VERSION,
   testConfig,
   testJob,
 } from "../support/fixtures.ts";
+import { expectValidJob } from "../support/k8s-validate.ts";
 
 test("the steps run in the order of the spec's sections", () => {
   expect(EXPANSION_STEPS.map(([section]) => section)).toEqual([
@@ -533,6 +535,18 @@ test("image-check limits come from the configuration", () => {
     config,
   );
   expect(containerNamed(podSpec, "imagecheck-0").resources?.limits).toEqual({ cpu: "1", memory: "1Gi" });
+});
+
+test.each([
+  ["below the default requests", "50m", "32Mi", { cpu: "50m", memory: "32Mi" }],
+  ["above them", "1", "1Gi", { cpu: "100m", memory: "64Mi" }],
+  ["written another way", "0.05", "60M", { cpu: "0.05", memory: "60M" }],
+])("image-check requests never exceed their limits: limits %s", (_name, cpu, memory, requests) => {
+  const config = testConfig({ imageCheckContainerCpuLimit: cpu, imageCheckContainerMemoryLimit: memory });
+  const job = renderJob(testJob({ plugin: { podSpec: { containers: [{ image: "alpine:latest" }] } } }), config);
+  const check = (job.spec?.template.spec?.initContainers ?? []).find((c) => c.name === "imagecheck-0");
+  expect(check?.resources).toEqual({ requests, limits: { cpu, memory } });
+  expectValidJob(job);
 });
 
 test("skip-image-check-containers keeps the pull-policy rewriting but adds no checks", () => {

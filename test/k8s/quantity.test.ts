@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { isQuantity, quantityText } from "../../src/k8s/quantity.ts";
+import { isQuantity, quantityText, quantityValue } from "../../src/k8s/quantity.ts";
 
 test.each([
   "1",
@@ -37,4 +37,23 @@ test("a number written as a JSON number becomes its text", () => {
   expect(quantityText(0.5)).toBe("0.5");
   expect(quantityText(2)).toBe("2");
   expect(quantityText("2Gi")).toBe("2Gi");
+});
+
+test.each([
+  ["100m", 0.1],
+  ["0.5", 0.5],
+  ["64Mi", 64 * 2 ** 20],
+  ["1G", 1e9],
+  ["2e3", 2000],
+  ["1E-3", 0.001],
+  ["500u", 0.0005],
+  ["+1.5Ki", 1536],
+])("%s has the value %d", (text, value) => {
+  expect(quantityValue(text)).toBeCloseTo(value, 9);
+});
+
+test("orders quantities written with different suffixes", () => {
+  expect((quantityValue("50m") as number) < (quantityValue("0.1") as number)).toBe(true);
+  expect((quantityValue("32Mi") as number) < (quantityValue("64M") as number)).toBe(true);
+  expect(quantityValue("1gi")).toBeUndefined();
 });

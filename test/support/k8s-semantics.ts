@@ -12,6 +12,7 @@ import {
   labelValueErrors,
   qualifiedNameErrors,
 } from "./k8s-names.ts";
+import { quantityValue } from "../../src/k8s/quantity.ts";
 import { propertyNames } from "./k8s-openapi.ts";
 import {
   duplicate,
@@ -250,7 +251,27 @@ function containerProblems(
     ...asList(container.envFrom).flatMap((envFrom, index) =>
       envFromProblems(asRecord(envFrom), itemPath(fieldPath(path, "envFrom"), index)),
     ),
+    ...requestOverLimitProblems(asRecord(container.resources), fieldPath(path, "resources")),
   ];
+}
+
+/** `ValidateResourceRequirements`: a request above the limit of the same resource. */
+function requestOverLimitProblems(resources: Record<string, unknown>, path: string): string[] {
+  const requests = asRecord(resources.requests);
+  const limits = asRecord(resources.limits);
+  return Object.entries(requests).flatMap(([resource, request]) => {
+    const limit = limits[resource];
+    const requested = quantityValue(String(request));
+    const allowed = limit === undefined ? undefined : quantityValue(String(limit));
+    if (requested === undefined || allowed === undefined || requested <= allowed) return [];
+    return [
+      invalid(
+        `${fieldPath(path, "requests")}[${resource}]`,
+        String(request),
+        `must be less than or equal to ${resource} limit of ${String(limit)}`,
+      ),
+    ];
+  });
 }
 
 function pullPolicyProblems(policy: unknown, path: string): string[] {

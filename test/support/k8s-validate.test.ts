@@ -305,13 +305,30 @@ describe("quantities", () => {
   ];
   const refused: readonly unknown[] = ["1x", "Gi", "", "1.5.5", "1e1.5", "1 Gi", "1ki", "1GiB", true, "0x10"];
 
+  // The quantity alone: no request for the limit to be compared with.
+  const limitOnly = (quantity: unknown) => (job: Record<string, unknown>) => {
+    remove(job, `${POD}.containers.0.resources.requests`);
+    set(job, `${limitsPath}.cpu`, quantity);
+  };
+
   test.each(accepted)("%j is a quantity", (quantity) => {
-    expect(problemsAfter((job) => set(job, `${limitsPath}.cpu`, quantity))).toEqual([]);
+    expect(problemsAfter(limitOnly(quantity))).toEqual([]);
   });
 
   test.each(refused)("%j is not a quantity", (quantity) => {
-    expect(problemsAfter((job) => set(job, `${limitsPath}.cpu`, quantity))).toEqual([
+    expect(problemsAfter(limitOnly(quantity))).toEqual([
       `${POD}.containers[0].resources.limits[cpu]: Invalid value: ${JSON.stringify(quantity)}: must be a quantity such as 100m, 0.5, 128Mi or 1e3`,
+    ]);
+  });
+
+  test("a request above the limit of its resource is refused, whatever the suffixes", () => {
+    expect(
+      problemsAfter((job) => {
+        set(job, `${POD}.containers.0.resources.requests`, { cpu: "100m", memory: "64Mi" });
+        set(job, `${POD}.containers.0.resources.limits`, { cpu: "0.05", memory: "1Gi" });
+      }),
+    ).toEqual([
+      `${POD}.containers[0].resources.requests[cpu]: Invalid value: "100m": must be less than or equal to cpu limit of 0.05`,
     ]);
   });
 });
