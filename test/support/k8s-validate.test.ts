@@ -306,7 +306,7 @@ describe("quantities", () => {
   const refused: readonly unknown[] = ["1x", "Gi", "", "1.5.5", "1e1.5", "1 Gi", "1ki", "1GiB", true, "0x10"];
 
   // The quantity alone: no request for the limit to be compared with.
-  const limitOnly = (quantity: unknown) => (job: Record<string, unknown>) => {
+  const limitOnly = (quantity: unknown) => (job: Job) => {
     remove(job, `${POD}.containers.0.resources.requests`);
     set(job, `${limitsPath}.cpu`, quantity);
   };
