@@ -6,6 +6,7 @@
 import { Writable } from "node:stream";
 import type { CommandIo } from "../cli/io.ts";
 import { readInput } from "../cli/io.ts";
+import { type PodReference, podFromEnv } from "../runtime/events.ts";
 import type { CommandFlag } from "../src/config/args.ts";
 import { parseDuration } from "../src/config/duration.ts";
 import { formatHelp } from "../src/config/help.ts";
@@ -142,7 +143,14 @@ export function webhookOptions(args: readonly string[], io: CommandIo): WebhookO
     requestTimeoutMs: parseRequestTimeout(flags["request-timeout"]),
     podTemplates: podTemplateMode(flags["pod-templates"], flags["pod-template"], io),
     logDestination: lines(io),
+    ...podOf(io.env),
   };
+}
+
+/** The pod the webhook runs in, when the downward API says (the chart sets POD_NAME, POD_NAMESPACE, POD_UID). */
+function podOf(env: Readonly<Record<string, string | undefined>>): { pod?: PodReference } {
+  const pod = podFromEnv(env);
+  return pod === undefined ? {} : { pod };
 }
 
 /** Resolves on the first SIGTERM or SIGINT; a second one ends the process at once. */

@@ -4,6 +4,11 @@
  * precedence over the file. A valid new configuration is applied to the next admission and logged with
  * the keys that changed; an invalid one is logged with every problem, and the previous one stays.
  *
+ * An invalid file is loud without failing readiness (that would take every replica out of the Service
+ * at once, and they all serve the previous configuration well): every attempt to load it — each change
+ * and each periodic check — logs an error, counts in `config_reloads_total{result="error"}`, holds
+ * `config_invalid` at 1, and calls `onInvalid` (the webhook writes a Kubernetes Event on its pod).
+ *
  * A few keys shape things built once at startup (the PodTemplate informer's namespace, the log format,
  * the metrics port); a change to them is logged and takes effect at the next restart, while the rest of
  * the new configuration applies at once.
@@ -43,6 +48,8 @@ export interface ConfigReloaderOptions {
   readonly logger: Logger;
   readonly metrics: WebhookMetrics;
   readonly watch?: FileWatchOptions;
+  /** Each failed attempt, with the problem as a sentence. */
+  readonly onInvalid?: (message: string) => void;
 }
 
 export interface ConfigReloader {
@@ -56,17 +63,20 @@ export function startConfigReloader(options: ConfigReloaderOptions): ConfigReloa
   const { configFile, logger, metrics } = options;
   let current = options.initial;
   let currentText = options.initialText;
-  // The text that last failed: a broken file is reported once, not at every periodic check.
+  /** The text that last failed, while the file still holds it. */
   let lastFailure: string | undefined;
+  metrics.configInvalid.set(0);
 
   const fail = (reason: string, text: string) => {
-    if (text === lastFailure) return;
+    const again = text === lastFailure;
     lastFailure = text;
     metrics.configReloads.inc({ result: "error" });
-    logger.error(
-      { configFile, reason },
-      "the changed config file is not valid: keeping the previous configuration",
-    );
+    metrics.configInvalid.set(1);
+    const message = again
+      ? "the config file is still not valid: keeping the previous configuration"
+      : "the changed config file is not valid: keeping the previous configuration";
+    logger.error({ configFile, reason }, message);
+    options.onInvalid?.(`${message}: ${reason}`);
   };
 
   const check = () => {
@@ -77,7 +87,14 @@ export function startConfigReloader(options: ConfigReloaderOptions): ConfigReloa
       fail(`cannot read it: ${(error as Error).message}`, `\u0000unreadable:${(error as Error).message}`);
       return;
     }
-    if (text === currentText || text === lastFailure) return;
+    if (text === currentText) {
+      if (lastFailure !== undefined) {
+        lastFailure = undefined;
+        metrics.configInvalid.set(0);
+        logger.info({ configFile }, "the config file holds the configuration in use again");
+      }
+      return;
+    }
     let loaded: LoadedFromText;
     try {
       loaded = options.load(text);
@@ -91,6 +108,7 @@ export function startConfigReloader(options: ConfigReloaderOptions): ConfigReloa
     current = config;
     currentText = text;
     lastFailure = undefined;
+    metrics.configInvalid.set(0);
     metrics.configReloads.inc({ result: "success" });
     for (const warning of loaded.warnings) logger.warn({ configFile }, warning);
     for (const key of pending) {

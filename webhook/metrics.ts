@@ -23,6 +23,8 @@ export interface WebhookMetrics {
   readonly requestDuration: Histogram<"result">;
   readonly requestsInFlight: Gauge;
   readonly configReloads: Counter<"result">;
+  /** 1 while the --config file holds a configuration that does not load (the previous one is served). */
+  readonly configInvalid: Gauge;
   readonly certificateReloads: Counter<"result">;
   readonly certificateExpiry: Gauge;
   readonly podTemplateInformerRestarts: Counter;
@@ -75,6 +77,11 @@ export function createWebhookMetrics(options: MetricsOptions = {}): WebhookMetri
     labelNames: ["result"] as const,
     registers,
   });
+  const configInvalid = new Gauge({
+    name: `${METRIC_PREFIX}config_invalid`,
+    help: "1 while the --config file holds a configuration that does not load and the previous one is served",
+    registers,
+  });
   const certificateReloads = new Counter({
     name: `${METRIC_PREFIX}certificate_reloads_total`,
     help: "Reloads of a changed certificate and key: success swapped them in, error kept the previous pair",
@@ -105,6 +112,7 @@ export function createWebhookMetrics(options: MetricsOptions = {}): WebhookMetri
     requestDuration,
     requestsInFlight,
     configReloads,
+    configInvalid,
     certificateReloads,
     certificateExpiry,
     podTemplateInformerRestarts,

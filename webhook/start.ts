@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
+import { createEventRecorder, type EventRecorder, type PodReference } from "../runtime/events.ts";
 import { createLogger, type Logger } from "../runtime/logger.ts";
 import { type MetricsServer, startMetricsServer } from "../runtime/ops-server.ts";
 import type { AdmissionContext } from "../src/admission/admit.ts";
@@ -44,6 +45,10 @@ export interface WebhookOptions {
   readonly podTemplates: PodTemplateMode;
   /** Where log lines go; stdout by default. */
   readonly logDestination?: NodeJS.WritableStream;
+  /** The webhook's pod (downward API): problems it should not keep to its log become Events on it. */
+  readonly pod?: PodReference;
+  /** For those Events; default: in-cluster configuration or kubeconfig. */
+  readonly kubeConfig?: KubeConfig;
   /** Tests check files more often than the default minute. */
   readonly watch?: FileWatchOptions;
   readonly version?: string;
@@ -74,7 +79,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   const metrics = createWebhookMetrics();
   const firstPair = loadTlsPair(options.tls);
 
-  const podTemplates = podTemplateSource(options.podTemplates, config, logger, metrics);
+  const podTemplates = podTemplateSource(options.podTemplates, options.kubeConfig, config, logger, metrics);
   metrics.podTemplatesCached = podTemplates.count;
   const version = options.version ?? VERSION;
   let context: AdmissionContext = { config, podTemplates: podTemplates.resolve, version };
@@ -116,6 +121,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
 
   let configReloader: ConfigReloader | undefined;
   if (options.configFile) {
+    const events = options.pod ? eventRecorder(options.pod, options.kubeConfig, logger) : undefined;
     configReloader = startConfigReloader({
       configFile: options.configFile.path,
       initialText: options.configFile.text,
@@ -129,6 +135,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
       logger,
       metrics,
       ...(options.watch ? { watch: options.watch } : {}),
+      ...(events ? { onInvalid: (message: string) => void events.warning("InvalidConfig", message) } : {}),
     });
   }
 
@@ -170,6 +177,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
 
 function podTemplateSource(
   mode: PodTemplateMode,
+  kubeConfig: KubeConfig | undefined,
   config: Config,
   logger: Logger,
   metrics: ReturnType<typeof createWebhookMetrics>,
@@ -179,10 +187,31 @@ function podTemplateSource(
       return noPodTemplates();
     case "files":
       return filePodTemplates(mode.files);
-    case "cluster": {
-      const kubeConfig = mode.kubeConfig ?? defaultKubeConfig();
-      return informerPodTemplates({ kubeConfig, namespace: config.namespace, logger, metrics });
-    }
+    case "cluster":
+      return informerPodTemplates({
+        kubeConfig: mode.kubeConfig ?? kubeConfig ?? defaultKubeConfig(),
+        namespace: config.namespace,
+        logger,
+        metrics,
+      });
+  }
+}
+
+function eventRecorder(
+  pod: PodReference,
+  kubeConfig: KubeConfig | undefined,
+  logger: Logger,
+): EventRecorder | undefined {
+  try {
+    return createEventRecorder({
+      kubeConfig: kubeConfig ?? defaultKubeConfig(),
+      pod,
+      component: "agent-stack-k8s-webhook",
+      logger,
+    });
+  } catch (error) {
+    logger.warn({ err: (error as Error).message }, "no Kubernetes client configuration: no Events on the pod");
+    return undefined;
   }
 }
 

@@ -1,16 +1,20 @@
 /**
  * The `--config` file re-read when kubelet updates the ConfigMap: a valid change reaches the next
  * admission and is logged with the keys that changed; an invalid one is logged with its problem and the
- * previous configuration stays; flags and environment keep their precedence over the new file.
+ * previous configuration stays, loudly (an error at every attempt, a metric, an Event on the pod) while
+ * readiness stays green; flags and environment keep their precedence over the new file.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, beforeAll, expect, test } from "vitest";
 import { buildSkeleton } from "../../src/admission/skeleton.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import type { Job } from "../../src/generated/k8s-types.ts";
 import { renderJob } from "../../src/render/render-job.ts";
+import type { PodTemplateMode } from "../../webhook/start.ts";
+import { startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 import { admissionReview, containerNamed, testJob } from "../support/fixtures.ts";
 import { applyJsonPatch } from "../support/json-patch.ts";
 import {
@@ -46,10 +50,13 @@ afterEach(async () => {
   running = undefined;
 });
 
-async function start(files: Record<string, string>, env: Record<string, string> = {}) {
+async function start(
+  files: Record<string, string>,
+  options: { env?: Record<string, string>; kubeConfig?: KubeConfig; podTemplates?: PodTemplateMode } = {},
+) {
   const mount = kubeletMount(mkdtempSync(join(tmpdir(), "webhook-config-")));
   mount.write(files);
-  running = await runWebhook([...tlsArgs, "--config", mount.path("config.yaml")], { env });
+  running = await runWebhook([...tlsArgs, "--config", mount.path("config.yaml")], options);
   client = httpsClient(running.port, certificates.caCert);
   return { mount, running, client };
 }
@@ -111,7 +118,7 @@ test("an invalid change is logged with its problem and the previous configuratio
   );
   expect(await expand(client, "c4")).toEqual(rendered(FIRST));
   const metrics = (await client.get("/metrics")).body;
-  expect(metrics).toContain('agent_stack_k8s_webhook_config_reloads_total{result="error"} 2');
+  expect(metrics).toMatch(/agent_stack_k8s_webhook_config_reloads_total\{result="error"\} ([2-9]|\d\d+)\n/);
   expect(metrics).toContain('agent_stack_k8s_webhook_config_reloads_total{result="success"} 0');
 
   mount.write({ "config.yaml": SECOND });
@@ -119,8 +126,78 @@ test("an invalid change is logged with its problem and the previous configuratio
   expect(await expand(client, "c5")).toEqual(rendered(SECOND));
 });
 
+test("while the file stays invalid, every attempt says so loudly, and the webhook stays ready", async () => {
+  const { mount, running, client } = await start(
+    { "config.yaml": FIRST },
+    { podTemplates: { kind: "none" } },
+  );
+  mount.write({ "config.yaml": "job-ttl: 7 minutes\n" });
+  const errors = () => running.logs.lines().filter((line) => line.level === "error");
+  // The periodic check (every 100 ms here, every minute in production) is an attempt too.
+  await eventually("three error lines", () => errors().length >= 3);
+  expect(errors().slice(1)).toContainEqual(
+    expect.objectContaining({
+      msg: "the config file is still not valid: keeping the previous configuration",
+    }),
+  );
+  expect((await client.get("/metrics")).body).toContain("agent_stack_k8s_webhook_config_invalid 1");
+  expect((await client.get("/readyz")).status).toBe(200);
+  expect(await expand(client, "c9")).toEqual(rendered(FIRST));
+
+  mount.write({ "config.yaml": FIRST });
+  await eventually("the file back to the configuration in use", () =>
+    running.logs.lines().some((line) => line.msg === "the config file holds the configuration in use again"),
+  );
+  expect((await client.get("/metrics")).body).toContain("agent_stack_k8s_webhook_config_invalid 0");
+});
+
+test("each failed attempt is a Warning Event on the webhook's pod, counted up while the problem stays", async () => {
+  const kubernetes = await startFakeKubernetes();
+  try {
+    const pod = {
+      name: "webhook-7d9f-abcde",
+      namespace: "buildkite",
+      uid: "5b2f0c1e-0000-4000-8000-000000000001",
+    };
+    const { mount } = await start(
+      { "config.yaml": FIRST },
+      {
+        env: { POD_NAME: pod.name, POD_NAMESPACE: pod.namespace, POD_UID: pod.uid },
+        kubeConfig: kubernetes.kubeConfig(),
+      },
+    );
+    mount.write({ "config.yaml": "job-ttl: 7 minutes\n" });
+    const events = () =>
+      kubernetes.list("v1", "Event", pod.namespace) as unknown as Array<{
+        reason: string;
+        type: string;
+        message: string;
+        count: number;
+        involvedObject: { kind: string; name: string; uid: string };
+        source: { component: string };
+      }>;
+    await eventually("an Event counted three times", () => events().some((event) => event.count >= 3));
+    const [first] = events();
+    expect(first).toMatchObject({
+      reason: "InvalidConfig",
+      type: "Warning",
+      involvedObject: { kind: "Pod", name: pod.name, uid: pod.uid },
+      source: { component: "agent-stack-k8s-webhook" },
+      message: expect.stringMatching(/not valid: keeping the previous configuration: job-ttl: "7 minutes"/),
+    });
+    // A different problem is a new Event; repeats of it count up that one.
+    mount.write({ "config.yaml": "jobttl: 7m\n" });
+    await eventually("a second Event", () => events().some((event) => event.message.includes('"jobttl"')));
+    expect(events().length).toBeLessThanOrEqual(3);
+  } finally {
+    await running?.close();
+    running = undefined;
+    await kubernetes.close();
+  }
+});
+
 test("the environment keeps its precedence over the reloaded file", async () => {
-  const { mount, running, client } = await start({ "config.yaml": FIRST }, { JOB_TTL: "1m" });
+  const { mount, running, client } = await start({ "config.yaml": FIRST }, { env: { JOB_TTL: "1m" } });
   expect((await expand(client, "c6")).spec?.ttlSecondsAfterFinished).toBe(60);
   mount.write({ "config.yaml": SECOND });
   await eventually("the reload", () => running.logs.lines().some((line) => line.msg === "config reloaded"));

@@ -7,6 +7,7 @@ import { Agent, request } from "node:https";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { type CertificateBundle, generateCertificates } from "../../certs/generate.ts";
 import type { CommandIo } from "../../cli/io.ts";
 import { createLogger, type Logger } from "../../runtime/logger.ts";
@@ -227,7 +228,7 @@ export interface RunningTestWebhook {
  */
 export async function runWebhook(
   args: readonly string[],
-  options: { env?: Record<string, string>; podTemplates?: PodTemplateMode } = {},
+  options: { env?: Record<string, string>; podTemplates?: PodTemplateMode; kubeConfig?: KubeConfig } = {},
 ): Promise<RunningTestWebhook> {
   const logs = captureLogs();
   const io: CommandIo = {
@@ -246,6 +247,7 @@ export async function runWebhook(
     host: "127.0.0.1",
     watch: { debounceMs: 20, pollIntervalMs: 100 },
     ...(options.podTemplates ? { podTemplates: options.podTemplates } : {}),
+    ...(options.kubeConfig ? { kubeConfig: options.kubeConfig } : {}),
   });
   return { webhook, logs, port: webhook.port, close: () => webhook.close() };
 }
