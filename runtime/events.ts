@@ -48,7 +48,10 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
   const { pod, component, logger } = options;
   const api = options.kubeConfig.makeApiClient(CoreV1Api);
   const now = options.now ?? (() => new Date());
-  const call = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, retry: { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 } };
+  const call = {
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    retry: { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 },
+  };
   let lastFailure: string | undefined;
   const failed = (error: unknown) => {
     const detail = error instanceof Error ? error.message : String(error);
@@ -112,7 +115,9 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
     async warning(reason, text) {
       const message = loggableText(text, MAX_MESSAGE);
       const key = `${reason}\u0000${message}`;
-      const time = now().toISOString().replace(/\.\d{3}Z$/, "Z");
+      const time = now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, "Z");
       try {
         const previous = written.get(key);
         if (previous !== undefined) {

@@ -210,7 +210,10 @@ function eventRecorder(
       logger,
     });
   } catch (error) {
-    logger.warn({ err: (error as Error).message }, "no Kubernetes client configuration: no Events on the pod");
+    logger.warn(
+      { err: (error as Error).message },
+      "no Kubernetes client configuration: no Events on the pod",
+    );
     return undefined;
   }
 }

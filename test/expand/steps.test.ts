@@ -543,7 +543,10 @@ test.each([
   ["written another way", "0.05", "60M", { cpu: "0.05", memory: "60M" }],
 ])("image-check requests never exceed their limits: limits %s", (_name, cpu, memory, requests) => {
   const config = testConfig({ imageCheckContainerCpuLimit: cpu, imageCheckContainerMemoryLimit: memory });
-  const job = renderJob(testJob({ plugin: { podSpec: { containers: [{ image: "alpine:latest" }] } } }), config);
+  const job = renderJob(
+    testJob({ plugin: { podSpec: { containers: [{ image: "alpine:latest" }] } } }),
+    config,
+  );
   const check = (job.spec?.template.spec?.initContainers ?? []).find((c) => c.name === "imagecheck-0");
   expect(check?.resources).toEqual({ requests, limits: { cpu, memory } });
   expectValidJob(job);

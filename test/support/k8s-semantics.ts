@@ -5,6 +5,7 @@
  * Values of the wrong type are left to the structural check, which reports them already.
  */
 import { Buffer } from "node:buffer";
+import { quantityValue } from "../../src/k8s/quantity.ts";
 import {
   DNS1123_LABEL_MAX,
   dns1123LabelErrors,
@@ -12,7 +13,6 @@ import {
   labelValueErrors,
   qualifiedNameErrors,
 } from "./k8s-names.ts";
-import { quantityValue } from "../../src/k8s/quantity.ts";
 import { propertyNames } from "./k8s-openapi.ts";
 import {
   duplicate,
