@@ -5,20 +5,24 @@
  * - `--secret NAME --service NAME [--webhook-configuration NAME]`: a Secret in the configured namespace,
  *   shared by every replica, and the CA patched into the webhook configuration's `caBundle`; with
  *   `--out-dir` too, a copy of the files for a webhook container (a sidecar next to it).
- * - `--watch`: keep running, renew at two thirds of the lifetime, check every `--check-interval`;
- *   SIGTERM or SIGINT stop it with exit status 0.
+ * - `--watch`: keep running, renew at two thirds of the lifetime, check every `--check-interval`, and
+ *   at once when the webhook configuration changes (a replace that wiped its caBundle); SIGTERM or
+ *   SIGINT stop it with exit status 0. With `--port`, `/healthz`, `/readyz` (the last check succeeded)
+ *   and `/metrics` are served over HTTP for the pod's probes.
  */
-import { Writable } from "node:stream";
 import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { Counter, Registry } from "prom-client";
 import type { CommandIo } from "../cli/io.ts";
 import type { KubeApiError, KubeCallOptions, RetryPolicy } from "../runtime/kube.ts";
 import { loadKubeConfig } from "../runtime/kube-config.ts";
-import { createLogger, type Logger } from "../runtime/logger.ts";
+import { createLogger, type Logger, lineStream } from "../runtime/logger.ts";
+import { parsePort, startMetricsServer } from "../runtime/ops-server.ts";
 import type { CommandFlag } from "../src/config/args.ts";
 import { DURATION_SYNTAX, MILLISECOND, parseDuration } from "../src/config/duration.ts";
 import { formatHelp } from "../src/config/help.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { AgentStackError } from "../src/errors.ts";
+import { webhookConfigurationInformer } from "./configuration-informer.ts";
 import { DEFAULT_RENEW_FRACTION } from "./inspect.ts";
 import { type ClusterStore, type ProvisionOptions, provisionOnce } from "./provision.ts";
 import { watchCertificates } from "./watch.ts";
@@ -91,6 +95,13 @@ export const CERTS_FLAGS = [
     default: "10m",
     description: "with --watch: longest time between two checks",
   },
+  {
+    name: "port",
+    valueName: "PORT",
+    type: "string",
+    description:
+      "with --watch: serve GET /healthz, /readyz (ready once a check succeeded, until one fails) and /metrics over HTTP on this port; 0 picks a free port",
+  },
 ] as const satisfies readonly CommandFlag[];
 
 /** Seams for tests; production uses the defaults. */
@@ -100,6 +111,8 @@ export interface CertsCommandContext {
   readonly now?: () => Date;
   /** Stops `--watch` as SIGTERM does. */
   readonly signal?: AbortSignal;
+  /** Called once `--watch` serves its probes (tests read the port). */
+  readonly onListening?: (port: number | undefined) => void;
   readonly call?: KubeCallOptions;
   readonly caBundleRetry?: RetryPolicy;
   readonly watchRetry?: RetryPolicy;
@@ -132,12 +145,22 @@ export async function certsCommand(
   if (flags["webhook-configuration"] !== undefined && secretName === undefined) {
     usage("--webhook-configuration needs --secret: the CA it trusts must be shared by every replica");
   }
-  const logger = createLogger({ name: "certs", config, destination: ioStream(io) });
+  if (flags.port !== undefined && !flags.watch)
+    usage("--port needs --watch: only a running keeper has probes");
+  const port =
+    flags.port === undefined
+      ? undefined
+      : (parsePort(flags.port) ?? usage(`--port ${JSON.stringify(flags.port)}: expected a port 0–65535`));
+  const logger = createLogger({ name: "certs", config, destination: lineStream(io.stdout) });
   for (const warning of loaded.warnings) logger.warn(warning);
 
   const now = context.now ?? (() => new Date());
+  const kubeConfig =
+    secretName === undefined ? undefined : (context.kubeConfig ?? loadKubeConfig("ASK_CERTS_KUBERNETES_API"));
   const cluster =
-    secretName === undefined ? undefined : clusterStore(secretName, config.namespace, flags, context, logger);
+    secretName === undefined || kubeConfig === undefined
+      ? undefined
+      : clusterStore(secretName, config.namespace, flags, kubeConfig, context, logger);
   const options: ProvisionOptions = {
     certificates: {
       serviceName: flags.service ?? DEFAULT_SERVICE,
@@ -159,15 +182,25 @@ export async function certsCommand(
     await provisionOnce(options);
     return 0;
   }
-  return watch(options, durationMs(flags["check-interval"], "--check-interval"), context, logger);
+  return watch(options, durationMs(flags["check-interval"], "--check-interval"), {
+    context,
+    logger,
+    port,
+    kubeConfig,
+  });
 }
 
 async function watch(
   options: ProvisionOptions,
   checkIntervalMs: number,
-  context: CertsCommandContext,
-  logger: Logger,
+  run: {
+    readonly context: CertsCommandContext;
+    readonly logger: Logger;
+    readonly port: number | undefined;
+    readonly kubeConfig: KubeConfig | undefined;
+  },
 ): Promise<number> {
+  const { context, logger } = run;
   const controller = new AbortController();
   const stop = (signal: string) => {
     logger.info({ signal }, "stopping");
@@ -184,6 +217,30 @@ async function watch(
     options.cluster === undefined
       ? undefined
       : { ...options.cluster, call: { ...options.cluster.call, signal } };
+  const registry = new Registry();
+  const passes = new Counter({
+    name: "agent_stack_k8s_certs_checks_total",
+    help: "Certificate checks (Secret, files and caBundle brought up to date), by result",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  let inOrder = false;
+  const ops =
+    run.port === undefined
+      ? undefined
+      : await startMetricsServer({
+          port: run.port,
+          registry,
+          logger,
+          readiness: [{ name: "certificates", ready: () => inOrder }],
+        });
+  context.onListening?.(ops?.port);
+  // The webhook configuration followed: a replace that wiped its caBundle is seen within seconds.
+  const configuration =
+    cluster?.webhookConfiguration === undefined || run.kubeConfig === undefined
+      ? undefined
+      : webhookConfigurationInformer(run.kubeConfig, cluster.webhookConfiguration, logger);
+  configuration?.start();
   try {
     await watchCertificates(() => provisionOnce({ ...options, cluster }), {
       signal,
@@ -191,12 +248,19 @@ async function watch(
       retry: context.watchRetry ?? WATCH_RETRY,
       now: options.now,
       logger,
+      onPass: (ok) => {
+        inOrder = ok;
+        passes.inc({ result: ok ? "success" : "error" });
+      },
+      ...(configuration ? { nudges: (nudge: () => void) => configuration.subscribe(() => nudge()) } : {}),
     });
     logger.info("stopped");
     return 0;
   } finally {
     process.off("SIGTERM", onSigterm);
     process.off("SIGINT", onSigint);
+    await configuration?.stop();
+    await ops?.close();
   }
 }
 
@@ -204,10 +268,10 @@ function clusterStore(
   secretName: string,
   namespace: string,
   flags: { readonly "webhook-configuration": string | undefined },
+  kubeConfig: KubeConfig,
   context: CertsCommandContext,
   logger: Logger,
 ): ClusterStore {
-  const kubeConfig = context.kubeConfig ?? loadKubeConfig("ASK_CERTS_KUBERNETES_API");
   let lastRetried: string | undefined;
   const onRetry = (error: KubeApiError, attempt: number, delayMs: number) => {
     // A struggling API server fails the same way many times: say it once.
@@ -227,16 +291,6 @@ function clusterStore(
     call: { ...context.call, onRetry },
     ...(context.caBundleRetry === undefined ? {} : { caBundleRetry: context.caBundleRetry }),
   };
-}
-
-/** Log lines go through the command's stdout, so tests capture them like any other output. */
-function ioStream(io: CommandIo): Writable {
-  return new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      io.stdout(chunk.toString("utf8"));
-      callback();
-    },
-  });
 }
 
 function durationMs(text: string, flag: string): number {

@@ -3,6 +3,9 @@
  * comes first), run again, until stopped. A pass that fails for a reason that may go away (the API
  * server unreachable or overloaded, the webhook configuration not created yet, replicas racing) is
  * retried with back-off and logged once per distinct error; any other failure ends the watch.
+ *
+ * A nudge (the webhook configuration changed: `helm upgrade --force` or a GitOps tool replaced it and
+ * wiped its caBundle) runs a pass at once, though never sooner than a second after the previous one.
  */
 
 import { isKubeApiError, type RetryPolicy, retryDelayMs, sleep } from "../runtime/kube.ts";
@@ -23,6 +26,10 @@ export interface WatchOptions {
   readonly retry: RetryPolicy;
   readonly now: () => Date;
   readonly logger: Logger;
+  /** Subscribes to nudges (returns the unsubscribe function): each one runs a pass soon. */
+  readonly nudges?: (nudge: () => void) => () => void;
+  /** After each pass, whether it succeeded (for readiness and metrics). */
+  readonly onPass?: (ok: boolean) => void;
 }
 
 /** Resolves when `signal` aborts; rejects with the first failure that is not worth retrying. */
@@ -33,21 +40,52 @@ export async function watchCertificates(
   const { logger, signal } = options;
   let failures = 0;
   let lastError: string | undefined;
-  while (!signal.aborted) {
-    let wakeAt: number;
+  let nudged = false;
+  let wake: (() => void) | undefined;
+  const unsubscribe = options.nudges?.(() => {
+    nudged = true;
+    wake?.();
+  });
+  try {
+    while (!signal.aborted) {
+      const startedAt = options.now().getTime();
+      const wakeAt = await runPass();
+      // A nudge cuts the sleep short, but passes stay at least a second apart.
+      const sleeper = new AbortController();
+      wake = () => sleeper.abort();
+      if (!nudged)
+        await sleepUntil(wakeAt, options.now, AbortSignal.any([signal, sleeper.signal])).catch(() => {});
+      wake = undefined;
+      if (nudged) {
+        nudged = false;
+        logger.info("the webhook configuration changed: checking its caBundle now");
+        await sleepUntil(Math.min(wakeAt, startedAt + MIN_PASS_INTERVAL_MS), options.now, signal).catch(
+          () => {},
+        );
+      }
+    }
+  } finally {
+    unsubscribe?.();
+  }
+
+  /** One pass; when the next one is due. Throws a failure that is not worth retrying. */
+  async function runPass(): Promise<number> {
     try {
       const result = await pass();
+      options.onPass?.(true);
       if (lastError !== undefined) logger.info("certificates in order again");
       failures = 0;
       lastError = undefined;
       const now = options.now().getTime();
-      wakeAt = Math.max(
+      const wakeAt = Math.max(
         now + MIN_PASS_INTERVAL_MS,
         Math.min(result.renewAt.getTime(), now + options.checkIntervalMs),
       );
       logger.debug({ next: new Date(wakeAt).toISOString() }, "next certificate check");
+      return wakeAt;
     } catch (error) {
-      if (signal.aborted) return;
+      if (signal.aborted) return options.now().getTime();
+      options.onPass?.(false);
       if (!isRetryable(error)) throw error;
       failures += 1;
       const message = (error as Error).message;
@@ -58,9 +96,8 @@ export async function watchCertificates(
         logger.debug({ error: message, retryInMs: delayMs }, "certificate check failed again");
       }
       lastError = message;
-      wakeAt = options.now().getTime() + delayMs;
+      return options.now().getTime() + delayMs;
     }
-    await sleepUntil(wakeAt, options.now, signal).catch(() => {});
   }
 }
 

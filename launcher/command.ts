@@ -4,11 +4,12 @@
  * Buildkite error (an organization the token cannot see) exits 1 with the reason; bad configuration
  * exits 2 before anything starts.
  */
-import { Writable } from "node:stream";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { CommandIo } from "../cli/io.ts";
-import { createLogger } from "../runtime/logger.ts";
+import { loadKubeConfig } from "../runtime/kube-config.ts";
+import { createLogger, lineStream } from "../runtime/logger.ts";
+import { parsePort } from "../runtime/ops-server.ts";
 import { createRateLimiter } from "../runtime/rate-limiter.ts";
 import type { CommandFlag } from "../src/config/args.ts";
 import { formatHelp } from "../src/config/help.ts";
@@ -61,12 +62,14 @@ export async function launcherCommand(
   }
   if (loaded.positionals.length > 0) usage(`unexpected argument ${JSON.stringify(loaded.positionals[0])}`);
   const { config } = loaded;
-  const port = parsePort(loaded.flags.port);
-  const logger = createLogger({ name: "launcher", config, destination: lines(io) });
+  const port =
+    parsePort(loaded.flags.port) ??
+    usage(`--port ${JSON.stringify(loaded.flags.port)}: expected a port 0–65535`);
+  const logger = createLogger({ name: "launcher", config, destination: lineStream(io.stdout) });
   for (const warning of loaded.warnings) logger.warn(warning);
   logger.debug({ config: loggableConfig(config) }, "configuration loaded");
 
-  const kubeConfig = context.kubeConfig ?? defaultKubeConfig();
+  const kubeConfig = context.kubeConfig ?? loadKubeConfig();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const source = new GraphqlJobSource({
@@ -119,30 +122,6 @@ export async function launcherCommand(
     process.off("SIGTERM", stopOnSignal);
     process.off("SIGINT", stopOnSignal);
   }
-}
-
-/** In a pod: the service account; elsewhere `KUBECONFIG` or `~/.kube/config` (controller-runtime.md §5.1). */
-function defaultKubeConfig(): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
-  return kubeConfig;
-}
-
-function parsePort(text: string): number {
-  const port = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(port) || port > 65535)
-    usage(`--port ${JSON.stringify(text)}: expected a port 0–65535`);
-  return port;
-}
-
-/** Log lines go through the command's stdout, so an in-process run captures them. */
-function lines(io: CommandIo): Writable {
-  return new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      io.stdout(chunk.toString("utf8"));
-      callback();
-    },
-  });
 }
 
 function usage(message: string): never {

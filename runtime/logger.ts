@@ -53,6 +53,16 @@ export function createLogger(options: LoggerOptions): Logger {
   );
 }
 
+/** Log lines written through a command's own output (its stdout), so an in-process run captures them. */
+export function lineStream(write: (text: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      write(chunk.toString("utf8"));
+      callback();
+    },
+  });
+}
+
 /** Turns pino's JSON lines into logfmt: `time=… level=info name=webhook msg="…" key=value`. */
 export function logfmtStream(destination: NodeJS.WritableStream): Writable {
   return new Writable({

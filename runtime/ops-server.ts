@@ -16,6 +16,12 @@ export interface ReadinessCheck {
   readonly ready: () => boolean;
 }
 
+/** A `--port` value: 0–65535, where 0 picks a free port; undefined for anything else. */
+export function parsePort(text: string): number | undefined {
+  const port = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  return Number.isInteger(port) && port <= 65535 ? port : undefined;
+}
+
 export interface MetricsServer {
   /** The port listened on, or undefined when it could not be opened. */
   readonly port: number | undefined;

@@ -3,10 +3,11 @@
  * accepting connections, finishes the admissions in flight and exits 0; a second signal exits at once.
  * Configuration problems, and a certificate or key that does not load, exit 2 before anything listens.
  */
-import { Writable } from "node:stream";
 import type { CommandIo } from "../cli/io.ts";
 import { readInput } from "../cli/io.ts";
 import { type PodReference, podFromEnv } from "../runtime/events.ts";
+import { lineStream } from "../runtime/logger.ts";
+import { parsePort } from "../runtime/ops-server.ts";
 import type { CommandFlag } from "../src/config/args.ts";
 import { parseDuration } from "../src/config/duration.ts";
 import { formatHelp } from "../src/config/help.ts";
@@ -139,10 +140,10 @@ export function webhookOptions(args: readonly string[], io: CommandIo): WebhookO
     configWarnings: loaded.warnings,
     tls: { certFile: flags["tls-cert-file"] as string, keyFile: flags["tls-key-file"] as string },
     host: flags.host,
-    port: parsePort(flags.port),
+    port: parsePort(flags.port) ?? usage(`--port ${JSON.stringify(flags.port)}: expected a port 0–65535`),
     requestTimeoutMs: parseRequestTimeout(flags["request-timeout"]),
     podTemplates: podTemplateMode(flags["pod-templates"], flags["pod-template"], io),
-    logDestination: lines(io),
+    logDestination: lineStream(io.stdout),
     ...podOf(io.env),
   };
 }
@@ -184,13 +185,6 @@ function podTemplateMode(
   return source === "none" ? { kind: "none" } : { kind: "cluster" };
 }
 
-function parsePort(text: string): number {
-  const port = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(port) || port > 65535)
-    usage(`--port ${JSON.stringify(text)}: expected a port 0–65535`);
-  return port;
-}
-
 function parseRequestTimeout(text: string): number {
   const parsed = parseDuration(text);
   if (!parsed.ok) usage(`--request-timeout: ${parsed.error}`);
@@ -201,16 +195,6 @@ function parseRequestTimeout(text: string): number {
     );
   }
   return ms;
-}
-
-/** Log lines go through the command's stdout, so an in-process run captures them. */
-function lines(io: CommandIo): Writable {
-  return new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      io.stdout(chunk.toString("utf8"));
-      callback();
-    },
-  });
 }
 
 function usage(message: string): never {

@@ -4,8 +4,9 @@
  * command line and the signals around it; tests start it directly.
  */
 import type { AddressInfo } from "node:net";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { createEventRecorder, type EventRecorder, type PodReference } from "../runtime/events.ts";
+import { loadKubeConfig } from "../runtime/kube-config.ts";
 import { createLogger, type Logger } from "../runtime/logger.ts";
 import { type MetricsServer, startMetricsServer } from "../runtime/ops-server.ts";
 import type { AdmissionContext } from "../src/admission/admit.ts";
@@ -189,7 +190,7 @@ function podTemplateSource(
       return filePodTemplates(mode.files);
     case "cluster":
       return informerPodTemplates({
-        kubeConfig: mode.kubeConfig ?? kubeConfig ?? defaultKubeConfig(),
+        kubeConfig: mode.kubeConfig ?? kubeConfig ?? loadKubeConfig(),
         namespace: config.namespace,
         logger,
         metrics,
@@ -204,7 +205,7 @@ function eventRecorder(
 ): EventRecorder | undefined {
   try {
     return createEventRecorder({
-      kubeConfig: kubeConfig ?? defaultKubeConfig(),
+      kubeConfig: kubeConfig ?? loadKubeConfig(),
       pod,
       component: "agent-stack-k8s-webhook",
       logger,
@@ -216,11 +217,4 @@ function eventRecorder(
     );
     return undefined;
   }
-}
-
-/** In the cluster: the pod's service account; elsewhere `KUBECONFIG` or `~/.kube/config`. */
-function defaultKubeConfig(): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
-  return kubeConfig;
 }

@@ -53,6 +53,8 @@ export interface InformerOptions<S> {
   /** For logs: `Jobs`. */
   readonly what: string;
   readonly labelSelector: string;
+  /** A field selector too, such as `metadata.name=<name>` to follow one object. */
+  readonly fieldSelector?: string;
   /** One list call, with its own timeout (through `callKube`); the informer's restarts are the retries. */
   readonly list: (signal: AbortSignal) => Promise<ListResult>;
   /** What the cache keeps of an object; undefined skips it. */
@@ -204,6 +206,7 @@ export function createInformer<S>(options: InformerOptions<S>): Informer<S> {
           options.path,
           {
             labelSelector: options.labelSelector,
+            ...(options.fieldSelector === undefined ? {} : { fieldSelector: options.fieldSelector }),
             resourceVersion,
             allowWatchBookmarks: true,
             timeoutSeconds,

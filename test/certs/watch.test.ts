@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { MAX_TIMER_MS, sleepUntil } from "../../certs/watch.ts";
@@ -23,6 +24,27 @@ beforeEach(() => {
 afterEach(() => {
   directory.remove();
 });
+
+function httpText(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpGet({ host: "127.0.0.1", port, path, agent: false }, (response) => {
+      let text = "";
+      response.on("data", (chunk: Buffer) => {
+        text += chunk.toString("utf8");
+      });
+      response.on("end", () => resolve(text));
+    }).on("error", reject);
+  });
+}
+
+function httpStatus(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpGet({ host: "127.0.0.1", port, path, agent: false }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    }).on("error", reject);
+  });
+}
 
 /** Resolves once `condition` holds; checked every few milliseconds (the test's timeout bounds it). */
 async function until(condition: () => boolean): Promise<void> {
@@ -105,6 +127,99 @@ describe("--watch", () => {
           "stopped",
         ]),
       );
+    });
+
+    test("a replace that wipes the caBundle is undone within seconds, and the probes say the keeper is in order", async () => {
+      fake.put(webhookConfiguration("hooks"));
+      const controller = new AbortController();
+      let output = "";
+      let port: number | undefined;
+      const running = runCerts(
+        [
+          "--secret",
+          "hook-tls",
+          "--service",
+          "hook",
+          "--webhook-configuration",
+          "hooks",
+          "--watch",
+          // The periodic check is far away: only the watch of the configuration can restore it in time.
+          "--check-interval",
+          "10m",
+          "--port",
+          "0",
+        ],
+        {
+          kubeConfig: fake.kubeConfig(),
+          signal: controller.signal,
+          onListening: (listening) => {
+            port = listening;
+          },
+        },
+        (text) => {
+          output += text;
+        },
+      );
+      const bundles = () =>
+        (
+          (fake.get("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", undefined, "hooks") ??
+            {}) as {
+            webhooks?: Array<{ clientConfig: { caBundle?: string } }>;
+          }
+        ).webhooks?.map((webhook) => webhook.clientConfig.caBundle) ?? [];
+      try {
+        await until(() => bundles().length === 2 && bundles().every((bundle) => bundle !== undefined));
+        const first = bundles();
+        await until(() => port !== undefined);
+        expect(await httpStatus(port as number, "/healthz")).toBe(200);
+        expect(await httpStatus(port as number, "/readyz")).toBe(200);
+        expect(await httpText(port as number, "/metrics")).toMatch(
+          /agent_stack_k8s_certs_checks_total\{result="success"\} [1-9]/,
+        );
+
+        // `helm upgrade --force`, or a GitOps tool applying the chart's rendering: no caBundle.
+        const replacedAt = Date.now();
+        fake.put(webhookConfiguration("hooks"));
+        expect(bundles()).toEqual([undefined, undefined]);
+        await until(() => bundles().every((bundle) => bundle !== undefined));
+        expect(Date.now() - replacedAt).toBeLessThan(5_000);
+        expect(bundles()).toEqual(first);
+        expect(output).toContain("the webhook configuration changed: checking its caBundle now");
+      } finally {
+        controller.abort();
+      }
+      expect((await running).code).toBe(0);
+    });
+
+    test("the probes say not ready while a check fails", async () => {
+      fake.failNext(1_000, 500);
+      const controller = new AbortController();
+      let port: number | undefined;
+      const running = runCerts(["--secret", "hook-tls", "--service", "hook", "--watch", "--port", "0"], {
+        kubeConfig: fake.kubeConfig(),
+        signal: controller.signal,
+        onListening: (listening) => {
+          port = listening;
+        },
+      });
+      try {
+        await until(() => port !== undefined);
+        expect(await httpStatus(port as number, "/healthz")).toBe(200);
+        expect(await httpText(port as number, "/readyz")).toBe("not ready: waiting for certificates\n");
+      } finally {
+        controller.abort();
+      }
+      expect((await running).code).toBe(0);
+    });
+
+    test("--port needs --watch", async () => {
+      const result = await runCerts(["--secret", "hook-tls", "--service", "hook", "--port", "0"], {
+        kubeConfig: fake.kubeConfig(),
+      });
+      expect(result.code).toMatchObject({
+        code: "ASK_CLI_USAGE",
+        message: expect.stringContaining("--port needs --watch"),
+      });
     });
 
     test("a failure that retrying cannot fix ends the watch with the error", async () => {
