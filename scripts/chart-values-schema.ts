@@ -1,14 +1,34 @@
 /**
  * The chart's `values.schema.json`, built from the configuration key table so that `helm install`
- * refuses exactly the `config` the stack would refuse (an unknown key, a string for a number…) before
- * anything starts, and documents every key. `npm run docs` writes it; a test fails when it is stale.
+ * refuses the `config` the stack would refuse (an unknown key, a string for a number, a value that
+ * fails a key's rule, an unknown field of a structured key…) before anything starts, and documents
+ * every key. Rules across keys are the templates' `fail`s (`_helpers.tpl`). `npm run docs` writes it; a
+ * test fails when it is stale.
  */
+
 import { formatDuration } from "../src/config/duration.ts";
+import {
+  AGENT_CONFIG_DEFINITION,
+  CONFIG_DEFINITIONS,
+  RESOURCE_CLASS_DEFINITION,
+} from "../src/config/file-schemas.ts";
+import {
+  AGENT_TAG_PATTERN,
+  LABEL_VALUE_PATTERN,
+  QUALIFIED_NAME_PATTERN,
+  STRING_RULE_PATTERNS,
+} from "../src/config/rule-patterns.ts";
 import { CONFIG_KEYS, type KeySpec } from "../src/config/schema.ts";
+import type { StructuredKey } from "../src/config/structured.ts";
+import type { FieldType } from "../src/k8s/schema-types.ts";
+import { INTERPOSERS } from "../src/params/types.ts";
 
 type Schema = Record<string, unknown>;
 
-const DURATION_PATTERN = "^[-+]?(0|([0-9]*(\\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+)$";
+const DURATION_BODY = "(0|([0-9]*(\\.[0-9]*)?(ns|us|µs|μs|ms|s|m|h))+)";
+const DURATION_PATTERN = `^[-+]?${DURATION_BODY}$`;
+/** A duration that may not be negative. */
+const NON_NEGATIVE_DURATION_PATTERN = `^[+]?${DURATION_BODY}$`;
 /** Keys the chart sets itself; a value given for them is checked by the templates. */
 const CHART_SET = new Set(["namespace", "agent-token-secret", "id"]);
 
@@ -19,7 +39,12 @@ function configKeySchema(spec: KeySpec): Schema {
   const type = spec.type;
   switch (type.kind) {
     case "string":
-      return { type: "string", description, default: type.default };
+      return {
+        type: "string",
+        description,
+        default: type.default,
+        ...(type.rule === undefined ? {} : STRING_RULE_PATTERNS[type.rule]),
+      };
     case "bool":
       return { type: "boolean", description, default: type.default };
     case "int":
@@ -37,15 +62,115 @@ function configKeySchema(spec: KeySpec): Schema {
         type: "string",
         description,
         default: formatDuration(type.default),
-        pattern: DURATION_PATTERN,
+        pattern: type.min !== undefined && type.min >= 0 ? NON_NEGATIVE_DURATION_PATTERN : DURATION_PATTERN,
       };
     case "stringList":
-      return { type: "array", description, default: [...type.default], items: { type: "string" } };
+      return {
+        type: "array",
+        description,
+        default: [...type.default],
+        items: { type: "string", ...(type.itemRule === "agentTag" ? { pattern: AGENT_TAG_PATTERN } : {}) },
+      };
     case "enum":
       return { type: "string", description, default: type.default, enum: [...type.values] };
     case "structured":
-      return { type: "object", description: `${description} (${type.shape})` };
+      return { ...STRUCTURED[spec.key as StructuredKey], description: `${description} (${type.shape})` };
   }
+}
+
+/**
+ * The structured keys, from the decoding tables: the fields the stack knows (decoding is strict and
+ * case-sensitive, so any other is refused), their JSON types (null is an absent field, as the stack
+ * reads it), and the rules the stack checks on them. Kubernetes objects inside (a PodSpec, an
+ * EnvFromSource…) are checked by the stack alone; the schema only says they are objects.
+ */
+const STRUCTURED: Readonly<Record<StructuredKey, Schema>> = {
+  "pod-spec-patch": {
+    type: "object",
+    properties: {
+      containers: {
+        type: ["array", "null"],
+        items: {
+          type: ["object", "null"],
+          properties: { image: { type: ["string", "null"], ...STRING_RULE_PATTERNS.imageReference } },
+        },
+      },
+    },
+  },
+  "workspace-volume": namedVolume(),
+  "agent-config": withProperties(definitionSchema(AGENT_CONFIG_DEFINITION), {
+    "container-start-timeout": { type: ["string", "null"], pattern: NON_NEGATIVE_DURATION_PATTERN },
+    "verification-failure-behavior": { enum: ["block", "warn", null] },
+  }),
+  "default-checkout-params": definitionSchema("buildkite.CheckoutParams"),
+  "default-command-params": withProperties(definitionSchema("buildkite.CommandParams"), {
+    interposer: { enum: [...INTERPOSERS, null] },
+  }),
+  "default-sidecar-params": definitionSchema("buildkite.SidecarParams"),
+  "default-metadata": withProperties(definitionSchema("buildkite.Metadata"), {
+    labels: {
+      type: ["object", "null"],
+      propertyNames: { pattern: QUALIFIED_NAME_PATTERN },
+      additionalProperties: { type: ["string", "null"], pattern: LABEL_VALUE_PATTERN },
+    },
+    annotations: {
+      type: ["object", "null"],
+      propertyNames: { pattern: QUALIFIED_NAME_PATTERN },
+      additionalProperties: { type: ["string", "null"] },
+    },
+  }),
+  "resource-classes": {
+    type: ["object", "null"],
+    additionalProperties: definitionSchema(RESOURCE_CLASS_DEFINITION),
+  },
+};
+
+function definitionSchema(name: string): Schema {
+  const definition = CONFIG_DEFINITIONS[name];
+  if (definition === undefined)
+    return name.endsWith(".Volume") ? namedVolume() : { type: ["object", "null"] };
+  const properties: Record<string, Schema> = {};
+  for (const [field, type] of Object.entries(definition.fields)) properties[field] = fieldSchema(type);
+  return { type: ["object", "null"], additionalProperties: false, properties };
+}
+
+function fieldSchema(type: FieldType): Schema {
+  switch (type.kind) {
+    case "string":
+    case "time":
+      return { type: ["string", "null"] };
+    case "boolean":
+      return { type: ["boolean", "null"] };
+    case "integer":
+      return { type: ["integer", "null"] };
+    case "number":
+      return { type: ["number", "null"] };
+    case "quantity":
+      return { type: ["string", "number", "null"], ...STRING_RULE_PATTERNS.cpuLimit };
+    case "intOrString":
+      return { type: ["integer", "string", "null"] };
+    case "any":
+      return {};
+    case "object":
+      return definitionSchema(type.ref);
+    case "array":
+      return { type: ["array", "null"], items: fieldSchema(type.items) };
+    case "map":
+      return { type: ["object", "null"], additionalProperties: fieldSchema(type.values) };
+  }
+}
+
+/** A Volume the stack mounts by name: Kubernetes refuses one without. */
+function namedVolume(): Schema {
+  return {
+    type: ["object", "null"],
+    required: ["name"],
+    properties: { name: { type: "string", minLength: 1 } },
+  };
+}
+
+function withProperties(schema: Schema, properties: Record<string, Schema>): Schema {
+  return { ...schema, properties: { ...(schema.properties as Record<string, Schema>), ...properties } };
 }
 
 function configSchema(): Schema {
@@ -185,6 +310,7 @@ export function chartValuesSchema(): Schema {
               caValidity: duration,
               servingValidity: duration,
               checkInterval: duration,
+              port: { type: "integer", minimum: 1, maximum: 65535 },
               resources,
             },
           },

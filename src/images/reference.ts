@@ -58,6 +58,17 @@ const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{
  */
 const REFERENCE = new RegExp(`^(?:(${DOMAIN})/)?(${PATH})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
 
+/**
+ * The grammar with the digest checks folded in, as one unanchored pattern (the chart's values schema
+ * uses it): a digest is one of the algorithms upstream verifies, in lower-case hex of its length. Only
+ * the 255-character bound on the path is left out.
+ */
+export const IMAGE_REFERENCE_SYNTAX = `(?:${DOMAIN}/)?${PATH}(?::${TAG})?(?:@(?:${Object.entries(
+  DIGEST_HEX_LENGTHS,
+)
+  .map(([algorithm, length]) => `${algorithm}:[a-f0-9]{${length}}`)
+  .join("|")}))?`;
+
 /** go-digest's own idea of a well-formed digest, consulted only for algorithms it cannot verify. */
 const WELL_FORMED_DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const LOWERCASE_HEX = /^[a-f0-9]+$/;

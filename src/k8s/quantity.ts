@@ -5,7 +5,9 @@
  */
 const NUMBER = String.raw`[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)`;
 const SUFFIX = "(?:Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?";
-const QUANTITY = new RegExp(`^${NUMBER}${SUFFIX}$`);
+/** The grammar as an unanchored pattern, for schemas. */
+export const QUANTITY_SYNTAX = `${NUMBER}${SUFFIX}`;
+const QUANTITY = new RegExp(`^${QUANTITY_SYNTAX}$`);
 
 export const QUANTITY_RULE = "a quantity such as 100m, 0.5, 128Mi or 1e3";
 

@@ -53,7 +53,7 @@ type Container = {
   name: string;
   image: string;
   args?: string[];
-  env?: { name: string; value?: string }[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[];
   envFrom?: { secretRef?: { name: string } }[];
   ports?: { name: string; containerPort: number }[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
@@ -197,6 +197,47 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
       expect(webhookOf(objects("ci/provided-values.yaml")).namespaceSelector).toEqual({
         matchLabels: { "buildkite.com/jobs": "true" },
       });
+    });
+
+    it("always includes the release namespace, where the launcher creates its Jobs", () => {
+      const selector = (namespaces: string[]) =>
+        webhookOf(renderObjects({ valuesFiles: [DEFAULTS], values: { webhook: { namespaces } } }))
+          .namespaceSelector;
+      expect(selector(["ci-jobs"])).toEqual({
+        matchExpressions: [
+          { key: "kubernetes.io/metadata.name", operator: "In", values: [NAMESPACE, "ci-jobs"] },
+        ],
+      });
+      expect(selector(["ci-jobs", NAMESPACE])).toEqual({
+        matchExpressions: [
+          { key: "kubernetes.io/metadata.name", operator: "In", values: [NAMESPACE, "ci-jobs"] },
+        ],
+      });
+      expect(renderNotes([DEFAULTS])).not.toContain("WARNING");
+    });
+
+    it("refuses a namespaceSelector of the user's own that evidently leaves the release namespace out", () => {
+      const refusal = /webhook\.namespaceSelector leaves out the release namespace "buildkite"/;
+      for (const namespaceSelector of [
+        { matchLabels: { "kubernetes.io/metadata.name": "ci-jobs" } },
+        { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["ci-jobs"] }] },
+        {
+          matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [NAMESPACE] }],
+        },
+        { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "DoesNotExist" }] },
+      ]) {
+        const rendered = renderChart({ valuesFiles: [DEFAULTS], values: { webhook: { namespaceSelector } } });
+        expect(rendered.ok, JSON.stringify(namespaceSelector)).toBe(false);
+        if (!rendered.ok) expect(rendered.error).toMatch(refusal);
+      }
+    });
+
+    it("warns in NOTES.txt that a namespaceSelector of the user's own must select the release namespace", () => {
+      const notes = renderNotes(["ci/provided-values.yaml"]);
+      expect(notes).toContain(
+        "WARNING: webhook.namespaceSelector is your own. It must select the release namespace buildkite",
+      );
+      expect(notes).toContain("kubectl get namespace buildkite --show-labels");
     });
 
     it("takes timeoutSeconds from values, and the server answers within it", () => {
@@ -383,13 +424,16 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
         expect(allows(rendered, launcher, request), JSON.stringify(request)).toBe(false);
     });
 
-    it("lets the webhook read PodTemplates and nothing else", () => {
+    it("lets the webhook read PodTemplates and write Events, and nothing else", () => {
       for (const file of VALUES_FILES) {
         const rendered = objects(file);
         const webhook = subjectOf(rendered, "webhook");
         const may = (request: Request) => allows(rendered, webhook, request);
         for (const request of stackPermissions("webhook", permissionNamesOf(rendered)).map(requestOf))
           expect(may(request), JSON.stringify(request)).toBe(true);
+        // A Warning Event on its own pod when its reloaded configuration is invalid, in its namespace only.
+        expect(may({ verb: "create", group: "", resource: "events", namespace: "default" })).toBe(false);
+        expect(may({ verb: "delete", group: "", resource: "events", namespace: NAMESPACE })).toBe(false);
         expect(may({ verb: "create", group: "batch", resource: "jobs", namespace: NAMESPACE })).toBe(false);
         expect(may({ verb: "create", group: "", resource: "secrets", namespace: NAMESPACE })).toBe(false);
         expect(
@@ -431,7 +475,8 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
       expect(may({ verb: "create", group: "", resource: "secrets", namespace: "kube-system" })).toBe(false);
       expect(may({ verb: "list", group: "", resource: "podtemplates", namespace: NAMESPACE })).toBe(false);
       const configuration = oneOf(rendered, "MutatingWebhookConfiguration").metadata.name;
-      for (const verb of ["get", "patch"]) {
+      // list and watch by name (a metadata.name field selector): it follows the configuration.
+      for (const verb of ["get", "patch", "list", "watch"]) {
         const request = {
           verb,
           group: "admissionregistration.k8s.io",
@@ -440,6 +485,13 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
         expect(may({ ...request, name: configuration })).toBe(true);
         expect(may({ ...request, name: "another-webhook" })).toBe(false);
       }
+      expect(
+        may({
+          verb: "list",
+          group: "admissionregistration.k8s.io",
+          resource: "mutatingwebhookconfigurations",
+        }),
+      ).toBe(false);
       for (const file of ["ci/cert-manager-values.yaml", "ci/provided-values.yaml"]) {
         expect(objectsOfKind(objects(file), "ClusterRole")).toEqual([]);
         expect(
@@ -549,6 +601,27 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
       ) as Container;
       expect(webhook.args).toContain("--port=8443");
       expect(webhook.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "https", scheme: "HTTPS" });
+      const certs = podSpec(oneOf(rendered, "Deployment", `${FULLNAME}-certs`)).containers[0] as Container;
+      expect(certs.args).toContain("--port=8080");
+      expect(certs.ports).toContainEqual({ name: "http", containerPort: 8080, protocol: "TCP" });
+      expect(certs.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "http" });
+      expect(certs.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "http" });
+    });
+
+    it("tell the webhook which pod it is, for the Events it writes about itself", () => {
+      const webhook = podSpec(oneOf(objects(DEFAULTS), "Deployment", `${FULLNAME}-webhook`)).containers.find(
+        (c) => c.name === "webhook",
+      ) as Container;
+      const fields = Object.fromEntries(
+        (webhook.env ?? [])
+          .filter((entry) => entry.valueFrom)
+          .map((entry) => [entry.name, entry.valueFrom?.fieldRef.fieldPath]),
+      );
+      expect(fields).toEqual({
+        POD_NAME: "metadata.name",
+        POD_NAMESPACE: "metadata.namespace",
+        POD_UID: "metadata.uid",
+      });
     });
 
     it("run two spread webhook replicas behind a PodDisruptionBudget, and one launcher", () => {
@@ -657,6 +730,30 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
       expect(after["checksum/config"]).not.toBe(before["checksum/config"]);
       expect(after["checksum/secrets"]).toBe(before["checksum/secrets"]);
     });
+  });
+
+  it("gives two releases whose long names share their first 63 characters different names", () => {
+    const namesIn = (release: string, namespace: string) =>
+      renderObjects({ valuesFiles: [DEFAULTS], release, namespace }).map(
+        (object) => `${object.kind}/${object.metadata.name}`,
+      );
+    const clusterScoped = (names: string[]) =>
+      names.filter((name) => /^(ClusterRole|ClusterRoleBinding|MutatingWebhookConfiguration)\//.test(name));
+    // One release name in two namespaces: the cluster-scoped objects must not collide.
+    const a = namesIn("buildkite-agents", "ci-runners-production-europe-west1-a");
+    const b = namesIn("buildkite-agents", "ci-runners-production-europe-west1-b");
+    expect(clusterScoped(a)).toHaveLength(3);
+    for (const name of clusterScoped(a)) expect(clusterScoped(b)).not.toContain(name);
+    // Two release names of 53 characters (Helm's longest) that differ only at the end.
+    const long = "buildkite-agents-for-the-platform-team-in-production";
+    const first = namesIn(`${long}a`, NAMESPACE);
+    const second = namesIn(`${long}b`, NAMESPACE);
+    for (const name of first) {
+      expect(name.length - name.indexOf("/") - 1, name).toBeLessThanOrEqual(63);
+      expect(second).not.toContain(name);
+    }
+    // A name that fits is kept as it is.
+    expect(namesIn(RELEASE, NAMESPACE)).toContain(`Deployment/${FULLNAME}-webhook`);
   });
 
   it("keeps every name a valid DNS label with a long fullname", () => {
@@ -783,6 +880,155 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
       const rendered = renderChart({ values });
       expect(rendered.ok).toBe(false);
       if (!rendered.ok) expect(rendered.error).toMatch(message);
+    });
+  });
+
+  /**
+   * Values the stack refuses at startup must not install pods that crash-loop: for each, helm refuses
+   * it too (the values schema, or a template's `fail` across keys), and so does the stack's own loader
+   * for the subcommand named; the valid neighbours pass both.
+   */
+  describe("refuses every configuration the stack refuses, before anything starts", () => {
+    const base = { agentToken: "a", graphqlToken: "b" };
+    const refused: [string, Record<string, unknown>, "launcher" | "webhook", RegExp][] = [
+      ["a job-prefix over 27 characters", { "job-prefix": `${"j".repeat(27)}-` }, "webhook", /job-prefix/],
+      [
+        "an id that is not a label value",
+        { id: "Not Valid!" },
+        "webhook",
+        /config\.id: Does not match pattern/,
+      ],
+      ["an invalid image", { image: "Not Valid!" }, "webhook", /config\.image: Does not match pattern/],
+      ["an image digest of the wrong length", { image: "alpine@sha256:abc" }, "webhook", /config\.image/],
+      [
+        "a cpu limit that is not a quantity",
+        { "image-check-container-cpu-limit": "2 cores" },
+        "webhook",
+        /cpu-limit/,
+      ],
+      ["a negative duration", { "job-ttl": "-5m" }, "webhook", /config\.job-ttl: Does not match pattern/],
+      [
+        "an agent tag that gives no label",
+        { tags: ["queue=kubernetes", "os=Not Valid"] },
+        "launcher",
+        /config\.tags\.1/,
+      ],
+      [
+        "a default-metadata label key that is not a qualified name",
+        { "default-metadata": { labels: { "bad key!": "x" } } },
+        "webhook",
+        /default-metadata\.labels/,
+      ],
+      [
+        "a default-metadata label value that is not a label value",
+        { "default-metadata": { labels: { team: "Not Valid!" } } },
+        "webhook",
+        /default-metadata\.labels\.team/,
+      ],
+      [
+        "an unknown field of a structured key",
+        { "default-checkout-params": { cloneFlag: "--depth=1" } },
+        "webhook",
+        /default-checkout-params: Additional property cloneFlag is not allowed/,
+      ],
+      [
+        "an interposer that does not exist",
+        { "default-command-params": { interposer: "bash" } },
+        "webhook",
+        /default-command-params\.interposer/,
+      ],
+      [
+        "a workspace volume without a name",
+        { "workspace-volume": { emptyDir: {} } },
+        "webhook",
+        /workspace-volume: name is required/,
+      ],
+      [
+        "a pod-spec-patch container image that is not valid",
+        { "pod-spec-patch": { containers: [{ name: "x", image: "UPPER:case" }] } },
+        "webhook",
+        /pod-spec-patch\.containers\.0\.image/,
+      ],
+      [
+        "default-resource-class-name without resource-classes",
+        { "default-resource-class-name": "large" },
+        "webhook",
+        /config\.default-resource-class-name is "large" but config\.resource-classes defines no class/,
+      ],
+      [
+        "default-resource-class-name not among resource-classes",
+        {
+          "default-resource-class-name": "large",
+          "resource-classes": { small: { nodeSelector: { a: "b" } } },
+        },
+        "webhook",
+        /"large" is not one of config\.resource-classes \(small\)/,
+      ],
+      [
+        "a pod-spec-patch that changes a command without the flag that allows it",
+        { "pod-spec-patch": { containers: [{ name: "agent", command: ["sh"] }] } },
+        "webhook",
+        /config\.pod-spec-patch\.containers\[0\] changes command or args/,
+      ],
+      ["tags without a queue and no queue key", { tags: ["os=linux"] }, "launcher", /no queue=<name> tag/],
+      ["a tag key twice", { tags: ["queue=a", "queue=b"] }, "launcher", /has the tag "queue" twice/],
+    ];
+    it.each(refused)("%s", (_name, config, subcommand, message) => {
+      const rendered = renderChart({ values: { ...base, config: { org: "my-org", ...config } } });
+      expect(rendered.ok, "helm accepted it").toBe(false);
+      if (!rendered.ok) expect(rendered.error).toMatch(message);
+      const env = { BUILDKITE_TOKEN: "t", ORG: "my-org" };
+      expect(() =>
+        loadConfig({ args: ["--config", "c.yaml"], env, subcommand, readFile: () => JSON.stringify(config) }),
+      ).toThrow();
+    });
+
+    const accepted: [string, Record<string, unknown>][] = [
+      ["a job-prefix of 27 characters", { "job-prefix": `${"j".repeat(26)}-` }],
+      ["a digest-pinned image", { image: `ghcr.io/buildkite/agent:3@sha256:${"a".repeat(64)}` }],
+      [
+        "a label key with a prefix",
+        { "default-metadata": { labels: { "example.com/team": "ci" }, annotations: { "a/b": "any text!" } } },
+      ],
+      [
+        "a resource class that exists",
+        {
+          "default-resource-class-name": "small",
+          "resource-classes": { small: { nodeSelector: { a: "b" } } },
+        },
+      ],
+      [
+        "a command change that is allowed",
+        {
+          "pod-spec-patch": { containers: [{ name: "agent", command: ["sh"] }] },
+          "allow-pod-spec-patch-unsafe-command-modification": true,
+        },
+      ],
+      ["the queue key instead of a queue tag", { tags: ["os=linux"], queue: "builds" }],
+      ["an empty optional value", { id: "", "profiler-address": "" }],
+    ];
+    it.each(accepted)("accepts %s, as the stack does", (_name, config) => {
+      const rendered = renderChart({ values: { ...base, config: { org: "my-org", ...config } } });
+      expect(rendered.ok, rendered.ok ? "" : rendered.error).toBe(true);
+      for (const subcommand of ["launcher", "webhook"]) {
+        const env = { BUILDKITE_TOKEN: "t", ORG: "my-org" };
+        loadConfig({ args: ["--config", "c.yaml"], env, subcommand, readFile: () => JSON.stringify(config) });
+      }
+    });
+
+    it("leaves the queue rule to the launcher when its environment can set the tags", () => {
+      const values = (extra: Record<string, unknown>) => ({
+        ...base,
+        config: { org: "x", tags: ["os=linux"] },
+        ...extra,
+      });
+      expect(
+        renderChart({ values: values({ controllerEnv: [{ name: "QUEUE", value: "builds" }] }) }).ok,
+      ).toBe(true);
+      expect(
+        renderChart({ values: { ...values({}), agentToken: "", graphqlToken: "", agentStackSecret: "s" } })
+          .ok,
+      ).toBe(true);
     });
   });
 });

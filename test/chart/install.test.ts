@@ -55,6 +55,7 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
   let objects: readonly K8sObject[];
   let webhookPort: number;
   let launcherPort: number;
+  let certsPort: number;
   let webhookName: string;
 
   const deployment = (component: string) => {
@@ -84,6 +85,7 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
     buildkite = await startFakeBuildkite();
     webhookPort = await freePort();
     launcherPort = await freePort();
+    certsPort = await freePort();
     objects = renderObjects({
       values: {
         agentToken: buildkite.registrationToken,
@@ -98,6 +100,7 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
         },
         webhook: { port: webhookPort, replicas: 1 },
         launcher: { port: launcherPort },
+        certificates: { selfManaged: { port: certsPort } },
       },
     });
     webhookName = oneOf(objects, "Service").metadata.name;
@@ -204,6 +207,29 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
         .toString("utf8")
         .trim(),
     );
+  });
+
+  it("has a certs keeper that is ready, and that restores a caBundle a replace wiped within seconds", async () => {
+    expect(await status(`http://127.0.0.1:${certsPort}/readyz`)).toBe(200);
+    expect(await status(`http://127.0.0.1:${certsPort}/healthz`)).toBe(200);
+    const rendered = oneOf(objects, "MutatingWebhookConfiguration");
+    const caBundle = () =>
+      (
+        kubernetes.get(
+          "admissionregistration.k8s.io/v1",
+          "MutatingWebhookConfiguration",
+          undefined,
+          rendered.metadata.name,
+        ) as unknown as {
+          webhooks: { clientConfig: { caBundle?: string } }[];
+        }
+      ).webhooks[0]?.clientConfig.caBundle;
+    const before = caBundle();
+    // What `helm upgrade --force` or a GitOps tool does: the configuration as rendered, without a caBundle.
+    kubernetes.put(rendered as never);
+    expect(caBundle()).toBeUndefined();
+    await waitFor("the caBundle restored", 5_000, () => caBundle() !== undefined);
+    expect(caBundle()).toBe(before);
   });
 
   it("turns scheduled Buildkite jobs into expanded Jobs", async () => {

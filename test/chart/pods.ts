@@ -2,10 +2,12 @@
  * Runs the containers of a rendered Deployment as local processes, the way kubelet would run them in
  * the image: the entrypoint `agent-stack-k8s` with the container's args, its env and envFrom, and its
  * volumes as directories (a ConfigMap's or Secret's keys as files, an emptyDir shared by the pod's
- * containers). Mount paths in args and env are rewritten to those directories. The API server is the
- * fake one, through KUBECONFIG, as a pod's service account would reach the real one.
+ * containers), and the downward API's pod name, namespace and uid. Mount paths in args and env are
+ * rewritten to those directories. The API server is the fake one, through KUBECONFIG, as a pod's
+ * service account would reach the real one.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,7 +18,7 @@ const ENTRYPOINT = resolve(new URL("../../bin/agent-stack-k8s.js", import.meta.u
 interface EnvVar {
   readonly name: string;
   readonly value?: string;
-  readonly valueFrom?: unknown;
+  readonly valueFrom?: { readonly fieldRef?: { readonly fieldPath: string } };
 }
 export interface ContainerSpec {
   readonly name: string;
@@ -81,6 +83,12 @@ export function localPod(
 ): LocalPod {
   const spec = (deployment.spec as { template: { spec: PodTemplateSpec } }).template.spec;
   const root = mkdtempSync(join(tmpdir(), `pod-${deployment.metadata.name}-`));
+  // What the downward API tells a pod about itself.
+  const identity: Readonly<Record<string, string>> = {
+    "metadata.name": `${deployment.metadata.name}-${randomBytes(3).toString("hex")}`,
+    "metadata.namespace": deployment.metadata.namespace ?? "default",
+    "metadata.uid": randomUUID(),
+  };
   const find = (kind: string, name: string) => {
     const found = objects().find((object) => object.kind === kind && object.metadata.name === name);
     if (found === undefined)
@@ -137,8 +145,14 @@ export function localPod(
         Object.assign(containerEnv, dataOf(find("ConfigMap", source.configMapRef.name)));
     }
     for (const variable of container.env ?? []) {
-      if (variable.valueFrom !== undefined)
-        throw new Error(`${container.name}: env ${variable.name} uses valueFrom`);
+      if (variable.valueFrom !== undefined) {
+        const field = variable.valueFrom.fieldRef?.fieldPath;
+        const value = field === undefined ? undefined : identity[field];
+        if (value === undefined)
+          throw new Error(`${container.name}: env ${variable.name}: unsupported valueFrom`);
+        containerEnv[variable.name] = value;
+        continue;
+      }
       containerEnv[variable.name] = rewrite(variable.value ?? "");
     }
     const child = spawn(process.execPath, [ENTRYPOINT, ...(container.args ?? []).map(rewrite)], {

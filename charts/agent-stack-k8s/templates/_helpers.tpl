@@ -1,26 +1,41 @@
-{{/* Names: upstream's rule, so an upgrade from upstream's chart keeps the same fullname. */}}
+{{/*
+A name of at most `max` characters. One that fits is kept as it is; a longer one is cut and ends in
+eight characters of its SHA-256, so that two long names that share their first characters (two
+releases, or one release in two namespaces) never become the same name.
+*/}}
+{{- define "ask.fit" -}}
+{{- $name := index . 0 -}}
+{{- $max := int (index . 1) -}}
+{{- if le (len $name) $max -}}
+{{- $name -}}
+{{- else -}}
+{{- printf "%s-%s" ($name | trunc (int (sub $max 9)) | trimSuffix "-") (sha256sum $name | trunc 8) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Names: upstream's rule, so an upgrade from upstream's chart keeps the same fullname (a name over 63 characters ends in a hash instead of being cut). */}}
 {{- define "ask.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- include "ask.fit" (list (default .Chart.Name .Values.nameOverride) 63) -}}
 {{- end -}}
 
 {{- define "ask.fullname" -}}
 {{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- include "ask.fit" (list .Values.fullnameOverride 63) -}}
 {{- else -}}
 {{- $name := default .Chart.Name .Values.nameOverride -}}
 {{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- include "ask.fit" (list .Release.Name 63) -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- include "ask.fit" (list (printf "%s-%s" .Release.Name $name) 63) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 
-{{/* A name derived from the fullname, still a valid DNS label however long the release name is. */}}
+{{/* A name derived from the fullname, still a valid DNS label however long the release name is: `<fullname, fitted>-<suffix>`. */}}
 {{- define "ask.suffixed" -}}
 {{- $root := index . 0 -}}
 {{- $suffix := index . 1 -}}
-{{- printf "%s-%s" (include "ask.fullname" $root | trunc (int (sub 62 (len $suffix))) | trimSuffix "-") $suffix -}}
+{{- printf "%s-%s" (include "ask.fit" (list (include "ask.fullname" $root) (sub 62 (len $suffix)))) $suffix -}}
 {{- end -}}
 
 {{- define "ask.launcherName" -}}{{ include "ask.suffixed" (list . "launcher") }}{{- end -}}
@@ -35,7 +50,7 @@
 
 {{/* Cluster-scoped objects carry the namespace too: two releases of the same name must not collide. */}}
 {{- define "ask.clusterName" -}}
-{{- printf "%s-%s" (include "ask.fullname" . | trunc 40 | trimSuffix "-") .Release.Namespace | trunc 63 | trimSuffix "-" -}}
+{{- include "ask.fit" (list (printf "%s-%s" (include "ask.fullname" .) .Release.Namespace) 63) -}}
 {{- end -}}
 
 {{- define "ask.webhookConfigurationName" -}}{{ include "ask.clusterName" . }}{{- end -}}
@@ -108,6 +123,22 @@ seccompProfile:
   value: /etc/agent-stack-k8s/config.yaml
 {{- end -}}
 
+{{/* The pod's own identity (downward API), for the Events the webhook writes about itself. */}}
+{{- define "ask.podEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: POD_UID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.uid
+{{- end -}}
+
 {{/* The ConfigMap as a directory (not subPath), so the webhook sees kubelet's updates and reloads. */}}
 {{- define "ask.configVolume" -}}
 - name: config
@@ -138,10 +169,84 @@ seccompProfile:
 {{- if and (not .Values.agentStackSecret) (not (index $config "org")) -}}
 {{- fail "config.org must be set: the slug of your Buildkite organization (or give ORG in agentStackSecret)" -}}
 {{- end -}}
+{{- include "ask.crossKeyRules" (list . $config) -}}
 {{- $_ := set $config "namespace" .Release.Namespace -}}
 {{- $_ := set $config "agent-token-secret" (include "ask.agentTokenSecret" .) -}}
 {{- if not (index $config "id") -}}
 {{- $_ := set $config "id" (include "ask.fullname" .) -}}
 {{- end -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+
+{{/*
+The stack's rules across configuration keys, at template time (the values schema checks each key
+alone): a configuration they refuse would install pods that crash-loop. The launcher's queue rule is
+left to the launcher when its environment can set TAGS or QUEUE (agentStackSecret, controllerEnv).
+*/}}
+{{- define "ask.crossKeyRules" -}}
+{{- $root := index . 0 -}}
+{{- $config := index . 1 -}}
+{{- $class := index $config "default-resource-class-name" | default "" -}}
+{{- if $class -}}
+{{- $classes := index $config "resource-classes" | default dict -}}
+{{- if not $classes -}}
+{{- fail (printf "config.default-resource-class-name is %q but config.resource-classes defines no class: define it there, or leave default-resource-class-name unset" $class) -}}
+{{- else if not (hasKey $classes $class) -}}
+{{- fail (printf "config.default-resource-class-name %q is not one of config.resource-classes (%s)" $class (keys $classes | sortAlpha | join ", ")) -}}
+{{- end -}}
+{{- end -}}
+{{- if not (index $config "allow-pod-spec-patch-unsafe-command-modification") -}}
+{{- $patch := index $config "pod-spec-patch" | default dict -}}
+{{- range $index, $container := (get $patch "containers" | default list) -}}
+{{- if and (kindIs "map" $container) (or (hasKey $container "command") (hasKey $container "args")) -}}
+{{- fail (printf "config.pod-spec-patch.containers[%d] changes command or args, which the stack refuses unless config.allow-pod-spec-patch-unsafe-command-modification is true" $index) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $tags := list "queue=kubernetes" -}}
+{{- if hasKey $config "tags" -}}{{- $tags = index $config "tags" | default list -}}{{- end -}}
+{{- $queueTagged := false -}}
+{{- $seen := dict -}}
+{{- range $tag := $tags -}}
+{{- $key := splitList "=" (toString $tag) | first -}}
+{{- if eq $key "queue" -}}{{- $queueTagged = true -}}{{- end -}}
+{{- if hasKey $seen $key -}}
+{{- fail (printf "config.tags has the tag %q twice: give each tag key once" $key) -}}
+{{- end -}}
+{{- $_ := set $seen $key true -}}
+{{- end -}}
+{{- $envNames := list -}}
+{{- range $root.Values.controllerEnv -}}{{- $envNames = append $envNames .name -}}{{- end -}}
+{{- $fromEnv := or $root.Values.agentStackSecret (has "TAGS" $envNames) (has "QUEUE" $envNames) -}}
+{{- if and (not $queueTagged) (not (index $config "queue")) (not $fromEnv) -}}
+{{- fail "config.tags has no queue=<name> tag and config.queue is empty: the launcher needs a queue to poll" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The namespaces whose labelled Jobs the webhook expands: webhook.namespaces, and always the release namespace, where the launcher creates its Jobs. */}}
+{{- define "ask.webhookNamespaces" -}}
+{{- prepend (.Values.webhook.namespaces | default list) .Release.Namespace | uniq | toJson -}}
+{{- end -}}
+
+{{/*
+A namespaceSelector of the user's own: refused when it evidently leaves the release namespace out
+(every skeleton the launcher creates there would reach the API server unexpanded); otherwise NOTES.txt
+asks to check it.
+*/}}
+{{- define "ask.checkNamespaceSelector" -}}
+{{- $selector := .Values.webhook.namespaceSelector -}}
+{{- $namespace := .Release.Namespace -}}
+{{- $key := "kubernetes.io/metadata.name" -}}
+{{- $refuse := printf "webhook.namespaceSelector leaves out the release namespace %q, where the launcher creates its Jobs: every Job would reach the API server unexpanded and be refused" $namespace -}}
+{{- with $selector.matchLabels -}}
+{{- if and (hasKey . $key) (ne (get . $key) $namespace) -}}{{- fail $refuse -}}{{- end -}}
+{{- end -}}
+{{- range $selector.matchExpressions -}}
+{{- if eq .key $key -}}
+{{- if and (eq .operator "In") (not (has $namespace (.values | default list))) -}}{{- fail $refuse -}}{{- end -}}
+{{- if and (eq .operator "NotIn") (has $namespace (.values | default list)) -}}{{- fail $refuse -}}{{- end -}}
+{{- if eq .operator "DoesNotExist" -}}{{- fail $refuse -}}{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
