@@ -1005,6 +1005,10 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
         },
       ],
       ["the queue key instead of a queue tag", { tags: ["os=linux"], queue: "builds" }],
+      [
+        "no queue with the Stacks API, which serves the cluster's default queue",
+        { tags: ["os=linux"], "job-source": "stacks" },
+      ],
       ["an empty optional value", { id: "", "profiler-address": "" }],
     ];
     it.each(accepted)("accepts %s, as the stack does", (_name, config) => {

@@ -181,8 +181,9 @@ seccompProfile:
 
 {{/*
 The stack's rules across configuration keys, at template time (the values schema checks each key
-alone): a configuration they refuse would install pods that crash-loop. The launcher's queue rule is
-left to the launcher when its environment can set TAGS or QUEUE (agentStackSecret, controllerEnv).
+alone): a configuration they refuse would install pods that crash-loop. The launcher's queue rule holds
+for the GraphQL job source only (the Stacks API serves the cluster's default queue), and is left to the
+launcher when its environment can set TAGS or QUEUE (agentStackSecret, controllerEnv).
 */}}
 {{- define "ask.crossKeyRules" -}}
 {{- $root := index . 0 -}}
@@ -219,7 +220,9 @@ left to the launcher when its environment can set TAGS or QUEUE (agentStackSecre
 {{- $envNames := list -}}
 {{- range $root.Values.controllerEnv -}}{{- $envNames = append $envNames .name -}}{{- end -}}
 {{- $fromEnv := or $root.Values.agentStackSecret (has "TAGS" $envNames) (has "QUEUE" $envNames) -}}
-{{- if and (not $queueTagged) (not (index $config "queue")) (not $fromEnv) -}}
+{{- $source := index $config "job-source" | default "" -}}
+{{- $graphql := or (eq $source "graphql") (and (eq $source "") $root.Values.graphqlToken) -}}
+{{- if and $graphql (not $queueTagged) (not (index $config "queue")) (not $fromEnv) -}}
 {{- fail "config.tags has no queue=<name> tag and config.queue is empty: the launcher needs a queue to poll" -}}
 {{- end -}}
 {{- end -}}
