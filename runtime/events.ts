@@ -65,7 +65,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
   /** The Event written for each reason and message, and its count. */
   const written = new Map<string, { name: string; count: number }>();
 
-  const create = async (reason: string, message: string, time: string) => {
+  const create = async (reason: string, message: string, time: Date) => {
     const body: CoreV1Event = {
       metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
       involvedObject: {
@@ -79,8 +79,8 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
       message,
       type: "Warning",
       count: 1,
-      firstTimestamp: time as unknown as Date,
-      lastTimestamp: time as unknown as Date,
+      firstTimestamp: time,
+      lastTimestamp: time,
       source: { component },
       reportingComponent: component,
       reportingInstance: pod.name,
@@ -93,7 +93,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
     return created.metadata?.name ?? "";
   };
 
-  const raiseCount = (name: string, count: number, time: string) =>
+  const raiseCount = (name: string, count: number, time: Date) =>
     callKube(
       `update Event ${pod.namespace}/${name}`,
       (config) =>
@@ -103,7 +103,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
             namespace: pod.namespace,
             body: [
               { op: "replace", path: "/count", value: count },
-              { op: "replace", path: "/lastTimestamp", value: time },
+              { op: "replace", path: "/lastTimestamp", value: time.toISOString() },
             ],
           },
           config,
@@ -115,9 +115,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
     async warning(reason, text) {
       const message = loggableText(text, MAX_MESSAGE);
       const key = `${reason}\u0000${message}`;
-      const time = now()
-        .toISOString()
-        .replace(/\.\d{3}Z$/, "Z");
+      const time = now();
       try {
         const previous = written.get(key);
         if (previous !== undefined) {

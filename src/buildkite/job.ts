@@ -45,7 +45,7 @@ export function parseBuildkiteJob(value: unknown, source: string): BuildkiteJob 
   const fail = (path: string, message: string): never => {
     throw new AgentStackError("ASK_JOB_INVALID", `${source}: ${path}: ${message}`, { path });
   };
-  if (!isPlainObject(value)) return fail("$", `expected a JobTypeCommand object, got ${describe(value)}`);
+  if (!isPlainObject(value)) return fail("$", `expected a JobTypeCommand object, got ${describeType(value)}`);
   return {
     uuid: parseUuid(value.uuid, fail),
     command: parseCommand(value.command, fail),
