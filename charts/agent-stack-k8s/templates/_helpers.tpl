@@ -178,7 +178,6 @@ seccompProfile:
 {{- toYaml $config -}}
 {{- end -}}
 
-
 {{/*
 The stack's rules across configuration keys, at template time (the values schema checks each key
 alone): a configuration they refuse would install pods that crash-loop. The launcher's queue rule holds
