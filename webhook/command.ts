@@ -5,7 +5,6 @@
  */
 import type { CommandIo } from "../cli/io.ts";
 import { readInput } from "../cli/io.ts";
-import { type PodReference, podFromEnv } from "../runtime/events.ts";
 import { lineStream } from "../runtime/logger.ts";
 import { parsePort } from "../runtime/ops-server.ts";
 import type { CommandFlag } from "../src/config/args.ts";
@@ -13,6 +12,7 @@ import { parseDuration } from "../src/config/duration.ts";
 import { formatHelp } from "../src/config/help.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { AgentStackError, isAgentStackError } from "../src/errors.ts";
+import { type PodReference, podFromEnv } from "./pod-events.ts";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "./server.ts";
 import { type PodTemplateMode, type RunningWebhook, startWebhook, type WebhookOptions } from "./start.ts";
 

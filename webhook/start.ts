@@ -5,7 +5,6 @@
  */
 import type { AddressInfo } from "node:net";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { createEventRecorder, type EventRecorder, type PodReference } from "../runtime/events.ts";
 import { loadKubeConfig } from "../runtime/kube-config.ts";
 import { createLogger, type Logger } from "../runtime/logger.ts";
 import { type MetricsServer, startMetricsServer } from "../runtime/ops-server.ts";
@@ -16,6 +15,7 @@ import { VERSION } from "../src/version.ts";
 import { type ConfigReloader, type LoadedFromText, startConfigReloader } from "./config-reloader.ts";
 import type { ReadinessCheck } from "./health.ts";
 import { createWebhookMetrics } from "./metrics.ts";
+import { createEventRecorder, type EventRecorder, type PodReference } from "./pod-events.ts";
 import {
   filePodTemplates,
   informerPodTemplates,

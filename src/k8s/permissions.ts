@@ -87,12 +87,20 @@ export function stackPermissions(component: StackComponent, names: PermissionNam
         },
       ];
     case "webhook":
-      return each(["list", "watch"], {
-        group: "",
-        resource: "podtemplates",
-        namespaced: true,
-        why: "its informer: the PodTemplates steps name",
-      });
+      return [
+        ...each(["list", "watch"], {
+          group: "",
+          resource: "podtemplates",
+          namespaced: true,
+          why: "its informer: the PodTemplates steps name",
+        }),
+        ...each(["create", "patch"], {
+          group: "",
+          resource: "events",
+          namespaced: true,
+          why: "a Warning Event on its own pod while its reloaded configuration is invalid",
+        }),
+      ];
     case "certs":
       return [
         ...each(["get", "update"], {
@@ -115,6 +123,13 @@ export function stackPermissions(component: StackComponent, names: PermissionNam
           name: names.webhookConfiguration,
           namespaced: false,
           why: "setting the caBundle",
+        }),
+        ...each(["list", "watch"], {
+          group: ADMISSION,
+          resource: "mutatingwebhookconfigurations",
+          name: names.webhookConfiguration,
+          namespaced: false,
+          why: "following it (by name), to restore a caBundle a replace wiped",
         }),
       ];
   }

@@ -63,7 +63,7 @@ test.skipIf(HELM === undefined)(`runs as the README shows it, with KUBECONFIG${S
       { env: { ...process.env, KUBECONFIG: kubeconfig, HOME: work }, cwd: work },
     );
     expect(stdout).toMatch(/^agent-stack-k8s diagnose /);
-    expect(stdout).toMatch(/\n✓ permissions +17 of 17 granted\n/);
+    expect(stdout).toMatch(/\n✓ permissions +21 of 21 granted\n/);
     expect(stdout).toContain(`\nWrote ${out} (`);
     expect(existsSync(out)).toBe(true);
     expect([...filesOfTgz(readFileSync(out)).keys()]).toContain("support/summary.txt");

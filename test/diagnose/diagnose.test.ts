@@ -78,7 +78,7 @@ describe.skipIf(HELM === undefined)(`diagnose on the fake API server${SKIP_REASO
       "4 pods: launcher 1/1 ready, webhook 2/2 ready, certs 1/1 ready",
     );
     expect(lineOf(result.stdout, "jobs")).toContain("the stack's: 2 Jobs (2 running), 2 pods");
-    expect(lineOf(result.stdout, "permissions")).toContain("17 of 17 granted");
+    expect(lineOf(result.stdout, "permissions")).toContain("21 of 21 granted");
     expect(result.stdout).toMatch(/\nWrote .*support\.tar\.gz \(18 files, \d+ KiB\)/);
 
     const stackLogs = ["launcher", "webhook", "certs"].flatMap((component) =>
@@ -144,7 +144,7 @@ describe.skipIf(HELM === undefined)(`diagnose on the fake API server${SKIP_REASO
     expect(file("webhook/readyz.txt")).toBe(
       `GET /api/v1/namespaces/${NS}/services/https:${FULLNAME}-webhook:443/proxy/readyz → 200\nok\n\n`,
     );
-    expect(file("permissions.txt").match(/^ {2}✓ /gm)).toHaveLength(17);
+    expect(file("permissions.txt").match(/^ {2}✓ /gm)).toHaveLength(21);
     expect(file("permissions.txt")).toContain(`  ✓ get secrets ${FULLNAME}-secrets`);
 
     // The summary in the archive is what was printed; the manifest lists every file and part.
@@ -296,7 +296,7 @@ describe.skipIf(HELM === undefined)(`diagnose on the fake API server${SKIP_REASO
     const result = await runDiagnose(stack.kubernetes.kubeConfig(), ["--namespace", NS]);
     expect(result.status).toBe(0);
     expect(marksOf(result.stdout, PART_NAMES)).toEqual({ ...ALL_GOOD, permissions: "✗" });
-    expect(lineOf(result.stdout, "permissions")).toContain("16 of 17 granted, 1 missing");
+    expect(lineOf(result.stdout, "permissions")).toContain("20 of 21 granted, 1 missing");
     expect(result.stdout).toMatch(
       /\n {6}✗ delete jobs\.batch +removing Jobs of cancelled or failed Buildkite jobs\n/,
     );
@@ -330,7 +330,7 @@ describe.skipIf(HELM === undefined)(`diagnose on the fake API server${SKIP_REASO
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(marksOf(result.stdout, PART_NAMES)).toEqual({ ...ALL_GOOD, "webhook readiness": "✗" });
     expect(result.stdout).toContain(": no answer in time");
-    expect(lineOf(result.stdout, "permissions")).toContain("17 of 17 granted");
+    expect(lineOf(result.stdout, "permissions")).toContain("21 of 21 granted");
   });
 
   test("a caBundle that did not sign the serving certificate is a ✗ line that says so", async () => {

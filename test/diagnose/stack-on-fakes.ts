@@ -173,10 +173,12 @@ function oneOf(objects: readonly K8sObject[], kind: string): K8sObject {
   return found[0] as K8sObject;
 }
 
-/** `agent-stack-k8s certs` with the certs Deployment's args, once instead of `--watch`. */
+/** `agent-stack-k8s certs` with the certs Deployment's args, once instead of `--watch` (so without its probes' port). */
 async function runCertsKeeperOnce(kubernetes: FakeKubernetes, deployment: V1Deployment, configText: string) {
   const container = deployment.spec?.template.spec?.containers[0];
-  const args = (container?.args ?? []).filter((arg) => arg !== "certs" && arg !== "--watch");
+  const args = (container?.args ?? []).filter(
+    (arg) => arg !== "certs" && arg !== "--watch" && !arg.startsWith("--port="),
+  );
   const captured = capturedIo({ files: { [CONFIG_PATH]: configText }, env: { CONFIG: CONFIG_PATH } });
   const status = await certsCommand(args, captured.io, { kubeConfig: kubernetes.kubeConfig() });
   if (status !== 0) throw new Error(`the certs keeper failed:\n${captured.stdout()}${captured.stderr()}`);

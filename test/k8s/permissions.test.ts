@@ -100,7 +100,10 @@ function callsIn(folder: string): Map<string, string[]> {
       const call = callOf(match[1] ?? "");
       if (call !== undefined) add(call, where);
     }
-    for (const match of text.matchAll(/\/api(?:s\/([\w.]+))?\/v1\/namespaces\/\$\{[^}]+\}\/([a-z]+)`/g)) {
+    // An informer's collection: namespaced (`…/namespaces/${namespace}/jobs`) or cluster-scoped.
+    for (const match of text.matchAll(
+      /\/api(?:s\/([\w.]+))?\/v1\/(?:namespaces\/\$\{[^}]+\}\/)?([a-z]+)[`"]/g,
+    )) {
       add(`watch ${match[1] ?? ""}/${match[2]}`, where);
     }
   }

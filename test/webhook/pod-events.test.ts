@@ -1,8 +1,8 @@
 /** Events on the process's own pod: written once per reason and message, counted up, never failing the caller. */
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { createEventRecorder, podFromEnv } from "../../runtime/events.ts";
+import { createEventRecorder, podFromEnv } from "../../webhook/pod-events.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
-import { captureLogs, testLogger } from "../webhook/harness.ts";
+import { captureLogs, testLogger } from "./harness.ts";
 
 const pod = { name: "webhook-abc", namespace: "buildkite", uid: "0195a2b0-0000-4000-8000-0000000000aa" };
 let kubernetes: FakeKubernetes;

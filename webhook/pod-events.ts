@@ -1,14 +1,14 @@
 /**
- * Kubernetes Events about the process's own pod, where `kubectl describe pod` and cluster event
- * pipelines show them. Like client-go's recorder, a repeat of the same reason and message raises the
+ * Kubernetes Events about the webhook's own pod (an invalid reloaded configuration), where `kubectl
+ * describe pod` and cluster event pipelines show them. Like client-go's recorder, a repeat of the same reason and message raises the
  * count of the Event already written instead of adding one. Recording never fails the caller: an Event
  * that cannot be written is logged (once per distinct error), with a timeout and no retry beyond the
  * next occurrence.
  */
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
-import { callKube, isKubeApiError, KubeErrorKind } from "./kube.ts";
-import { loggableText } from "./log-values.ts";
-import type { Logger } from "./logger.ts";
+import { callKube, isKubeApiError, KubeErrorKind } from "../runtime/kube.ts";
+import { loggableText } from "../runtime/log-values.ts";
+import type { Logger } from "../runtime/logger.ts";
 
 /** The pod the process runs in, from the downward API (`POD_NAME`, `POD_NAMESPACE`, `POD_UID`). */
 export interface PodReference {
