@@ -2,7 +2,8 @@
  * The `agent-stack-k8s` executable: one binary, one subcommand per role. Exit status 0 on success,
  * 1 when the work itself fails (a job `render` would fail), 2 for bad usage or configuration.
  */
-import { type AgentStackError, isAgentStackError } from "../src/errors.ts";
+import { ConfigError } from "../src/config/problems.ts";
+import { AgentStackError, isAgentStackError } from "../src/errors.ts";
 import { VERSION } from "../src/version.ts";
 import { type CommandIo, processIo } from "./io.ts";
 import { renderCommand } from "./render.ts";
@@ -17,6 +18,15 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   render: {
     summary: "print the Job a Buildkite job, or each command step of a pipeline, becomes (no cluster needed)",
     run: renderCommand,
+  },
+  lint: {
+    summary:
+      "check pipeline files: Buildkite's schema, the kubernetes plugin, and every step expanded as the webhook would",
+    run: async (args, io) => (await import("./lint.ts")).lintCommand(args, io),
+  },
+  schema: {
+    summary: "print a JSON Schema for pipeline files with the kubernetes plugin fully typed, for editors",
+    run: async (args, io) => (await import("./schema.ts")).schemaCommand(args, io),
   },
   launcher: {
     summary: "poll Buildkite for scheduled jobs and create their Jobs; watch them (runs until SIGTERM)",
@@ -39,10 +49,7 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   },
   version: {
     summary: "print the version",
-    run: (_args, io) => {
-      io.stdout(`${VERSION}\n`);
-      return 0;
-    },
+    run: versionCommand,
   },
 };
 
@@ -65,14 +72,33 @@ export async function main(argv: readonly string[], io: CommandIo = processIo())
     return await subcommand.run(args, io);
   } catch (error) {
     if (!isAgentStackError(error)) throw error;
-    io.stderr(`agent-stack-k8s ${name}: ${describe(error)}\n`);
+    io.stderr(commandErrorText(name, error));
     return USAGE_STAGES.has(error.stage) ? 2 : 1;
   }
 }
 
-function describe(error: AgentStackError): string {
-  const multiline = error.message.includes("\n");
-  return multiline ? `${error.code}\n${error.message}` : `${error.message} (${error.code})`;
+/**
+ * Every command reports a failure the same way, one line per problem:
+ * `agent-stack-k8s <command>: <message> (<CODE>)`.
+ */
+export function commandErrorText(command: string, error: AgentStackError): string {
+  const problems = error instanceof ConfigError ? error.problems : [error];
+  return problems.map((problem) => `agent-stack-k8s ${command}: ${problem.message} (${problem.code})\n`).join("");
+}
+
+function versionCommand(args: readonly string[], io: CommandIo): number {
+  if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
+    io.stdout("Usage: agent-stack-k8s version\n\nPrints the version of agent-stack-k8s.\n");
+    return 0;
+  }
+  if (args.length > 0) {
+    throw new AgentStackError(
+      "ASK_CLI_USAGE",
+      `unexpected argument ${JSON.stringify(args[0])} (see agent-stack-k8s version --help)`,
+    );
+  }
+  io.stdout(`${VERSION}\n`);
+  return 0;
 }
 
 function usageText(): string {

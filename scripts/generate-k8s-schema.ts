@@ -1,7 +1,8 @@
 /**
- * Generates `src/generated/k8s-schema.ts`, the compact schema table used at run time, from the
- * vendored Kubernetes OpenAPI document. Run with `npm run generate`; `--check` exits 1 when the
- * checked-in file differs from what would be generated.
+ * Generates `src/generated/k8s-schema.ts`, the compact schema table used at run time, and its types,
+ * from the vendored Kubernetes OpenAPI document; and `src/generated/pipeline-schema.json` from that
+ * document and Buildkite's pipeline schema (see `pipeline-schema.ts`). Run with `npm run generate`;
+ * `--check` exits 1 when a checked-in file differs from what would be generated.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -14,11 +15,14 @@ import type {
   ScalarKind,
   SchemaTable,
 } from "../src/k8s/schema-types.ts";
+import { pipelineJsonSchema, renderPipelineSchema, type SwaggerSchema as PipelineSwagger } from "./pipeline-schema.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SWAGGER = join(ROOT, "reference/kubernetes/swagger.json.gz");
 const OUTPUT = join(ROOT, "src/generated/k8s-schema.ts");
 const TYPES_OUTPUT = join(ROOT, "src/generated/k8s-types.ts");
+const BUILDKITE_PIPELINE_SCHEMA = join(ROOT, "reference/buildkite/pipeline-schema.json");
+const PIPELINE_SCHEMA_OUTPUT = join(ROOT, "src/generated/pipeline-schema.json");
 
 /** Everything the project reads, writes or patches hangs off these. */
 const ROOTS = ["io.k8s.api.batch.v1.Job", "io.k8s.api.core.v1.Pod", "io.k8s.api.core.v1.PodTemplate"];
@@ -34,6 +38,7 @@ const SCALAR_DEFINITIONS: Record<string, ScalarKind> = {
 };
 
 interface SwaggerSchema {
+  description?: string;
   type?: string;
   format?: string;
   $ref?: string;
@@ -193,19 +198,29 @@ export function renderTypes(table: SchemaTable): string {
   return lines.join("\n");
 }
 
-function loadTable(): SchemaTable {
+function openApiDefinitions(): Record<string, SwaggerSchema> {
   const swagger = JSON.parse(gunzipSync(readFileSync(SWAGGER)).toString("utf8")) as {
     definitions: Record<string, SwaggerSchema>;
   };
-  return generateTable(swagger.definitions);
+  return swagger.definitions;
+}
+
+function loadTable(): SchemaTable {
+  return generateTable(openApiDefinitions());
 }
 
 /** Each generated file and its expected content. */
 export function generatedFiles(): Array<{ path: string; content: string }> {
-  const table = loadTable();
+  const definitions = openApiDefinitions();
+  const table = generateTable(definitions);
+  const buildkite = JSON.parse(readFileSync(BUILDKITE_PIPELINE_SCHEMA, "utf8")) as Record<string, unknown>;
   return [
     { path: OUTPUT, content: renderModule(table) },
     { path: TYPES_OUTPUT, content: renderTypes(table) },
+    {
+      path: PIPELINE_SCHEMA_OUTPUT,
+      content: renderPipelineSchema(pipelineJsonSchema(buildkite, definitions as Record<string, PipelineSwagger>)),
+    },
   ];
 }
 

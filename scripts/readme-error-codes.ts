@@ -7,6 +7,7 @@ export const ERROR_CODES_END = "<!-- error-codes:end -->";
 
 const STAGE_EFFECT: Readonly<Record<string, string>> = {
   cli: "exit status 2",
+  lint: "`lint`: an error (exit status 1), or a warning where the meaning says so",
   config: "exit status 2",
   job: "the job is refused (render: exit 1)",
   parse: "fails the Buildkite job: `agent-stack-k8s failed to parse the job: …`",

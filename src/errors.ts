@@ -26,6 +26,42 @@ export const ERRORS = {
     summary: "an input file (--job, --pipeline, --pod-template) cannot be read",
   },
   ASK_INPUT_INVALID: { stage: "cli", summary: "an input file is not valid JSON/YAML or has the wrong shape" },
+  ASK_PIPELINE_INTERPOLATION: {
+    stage: "cli",
+    summary:
+      "a `$` in a pipeline cannot be interpolated, so `buildkite-agent pipeline upload` would fail (`$1`, `${VAR?}` unset…); write `$$` for a literal `$`",
+  },
+
+  // Findings of `lint` (exit status 1; warnings only with --strict).
+  ASK_LINT_PIPELINE_SCHEMA: {
+    stage: "lint",
+    summary: "the pipeline does not match Buildkite's pipeline schema (an unknown step key, a wrong type…)",
+  },
+  ASK_LINT_UNKNOWN_FIELD: {
+    stage: "lint",
+    summary:
+      "a field the kubernetes plugin or a Kubernetes object in it does not have (the stack would ignore it)",
+  },
+  ASK_LINT_FIELD_CASE: {
+    stage: "lint",
+    summary:
+      "a kubernetes plugin field written in another case (`podspec`): it works, as field names match case-insensitively, but the schema has one spelling (warning)",
+  },
+  ASK_LINT_KUBERNETES_SCHEMA: {
+    stage: "lint",
+    summary:
+      "a value in the kubernetes plugin that its schema or the Kubernetes OpenAPI refuses: wrong type, a value not allowed, a required field missing",
+  },
+  ASK_LINT_API_SERVER: {
+    stage: "lint",
+    summary:
+      "the Job a step becomes would be rejected by the API server (duplicate container names, a mount of an undeclared volume, an env entry without a name, requests above limits…)",
+  },
+  ASK_LINT_EXPANSION_WARNING: {
+    stage: "lint",
+    summary:
+      "something the stack ignores or adjusts when it expands the step (an agent tag that cannot be a label…) (warning)",
+  },
 
   // The Buildkite job (the `buildkite.com/job` annotation).
   ASK_JOB_INVALID: { stage: "job", summary: "the Buildkite job data is not a valid JobTypeCommand" },

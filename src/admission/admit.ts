@@ -59,6 +59,8 @@ export interface AdmissionResult {
   readonly path?: string;
   /** The Job as it will be created (the patch applied), when expanded. */
   readonly job?: Job;
+  /** Why it was denied, with the place in the job's data (`render` and `lint` point at it). */
+  readonly error?: AgentStackError;
 }
 
 interface AdmissionRequest {
@@ -79,11 +81,13 @@ export function admit(review: unknown, context: AdmissionContext): AdmissionResu
     reason: string,
     response: Omit<AdmissionResponse, "uid">,
     job?: Job,
+    error?: AgentStackError,
   ) => ({
     review: { apiVersion, kind: "AdmissionReview" as const, response: { uid: request.uid, ...response } },
     outcome,
     reason,
     ...(job ? { job } : {}),
+    ...(error ? { error } : {}),
   });
   const skip = selectionMiss(request, context.config);
   if (skip) return answer("unchanged", skip, { allowed: true });
@@ -104,10 +108,13 @@ export function admit(review: unknown, context: AdmissionContext): AdmissionResu
     );
   } catch (error) {
     if (!isAgentStackError(error)) throw error;
-    const denied = answer("denied", error.code, {
-      allowed: false,
-      status: { code: 400, reason: "BadRequest", message: failureMessage(error) },
-    });
+    const denied = answer(
+      "denied",
+      error.code,
+      { allowed: false, status: { code: 400, reason: "BadRequest", message: failureMessage(error) } },
+      undefined,
+      error,
+    );
     return error.path === undefined ? denied : { ...denied, path: error.path };
   }
 }

@@ -39,15 +39,18 @@ export interface KubernetesPlugin {
   readonly jobActiveDeadlineSeconds?: number;
 }
 
-const PLUGIN_TYPE = "buildkite.KubernetesPlugin";
+/** The plugin's definition in `PLUGIN_SCHEMAS`. */
+export const PLUGIN_TYPE = "buildkite.KubernetesPlugin";
 const PATCH_FIELD = "podSpecPatch";
 
-const PLUGIN_SCHEMAS: SchemaTable = {
+/** The plugin's fields and the parameter structs they use, as upstream's Go types declare them. */
+export const PLUGIN_SCHEMAS: SchemaTable = {
   ...PARAM_SCHEMAS,
   [PLUGIN_TYPE]: {
     fields: {
       podSpec: ref("PodSpec"),
       podTemplate: string,
+      [PATCH_FIELD]: ref("PodSpec"),
       gitEnvFrom: listOf(ref("EnvFromSource")),
       sidecars: listOf(ref("Container")),
       metadata: ref("buildkite.Metadata"),

@@ -16,10 +16,10 @@
  *    `BUILDKITE_PARALLEL_JOB` / `BUILDKITE_PARALLEL_JOB_COUNT`.
  * The list is sorted by name (UTF-16 code units), so it never depends on the order of keys.
  *
- * Not done here: `$VAR` interpolation (the agent does it at `pipeline upload`) and conditions that need a
- * live build (`if`, `branches`); every command step that is not `skip`ped gives its jobs.
+ * Not done here: `$VAR` interpolation (`pipeline-interpolation.ts`, applied to the document first, as
+ * `pipeline upload` does) and conditions that need a live build (`if`, `branches`); every command step
+ * that is not `skip`ped gives its jobs.
  */
-import { parseDocument } from "yaml";
 import { AgentStackError, isAgentStackError } from "../errors.ts";
 import { type AgentRule, agentQueryRules, mergeAgentRules, parseAgents } from "./agent-query-rules.ts";
 import { type BuildkiteJob, isJobUuid } from "./job.ts";
@@ -33,6 +33,7 @@ import {
   optionalScalarText,
   requireList,
 } from "./pipeline-input.ts";
+import { parsePipelineSource } from "./pipeline-source.ts";
 import {
   type CommandStep,
   checkEnvName,
@@ -44,14 +45,36 @@ import {
 import { buildkitePluginsJson } from "./step-plugins.ts";
 
 export interface PipelineToJobsOptions {
-  /** Makes each job's uuid: the CLI passes `crypto.randomUUID`, tests a counter. */
-  readonly newUuid: () => string;
+  /** Makes each job's uuid from where the job comes from (`render` derives it), or a counter in tests. */
+  readonly newUuid: (origin: JobOrigin) => string;
   /** The stack's rules (`queue=kubernetes`) for jobs that name no queue. */
   readonly defaultAgentQueryRules: readonly string[];
   /** Build-level env Buildkite sets on every job of the build. */
   readonly buildEnv?: Readonly<Record<string, string>>;
   /** The file the pipeline came from, named at the start of error messages. */
   readonly source?: string;
+}
+
+/** The step a job comes from, for messages and for uuids that do not change between runs. */
+export interface StepRef {
+  /** `steps[2]`, `steps[1].steps[0]`, or `steps[2].command` for the nested form. */
+  readonly path: string;
+  readonly key: string | undefined;
+  readonly label: string | undefined;
+}
+
+export interface JobOrigin {
+  readonly step: StepRef;
+  /** The job's position among its step's jobs (matrix combinations, parallel jobs); 0 for most. */
+  readonly index: number;
+  /** `parallel job 2 of 4`, `matrix os=linux, arch=arm64`; undefined for a step's only job. */
+  readonly variant: string | undefined;
+}
+
+export interface PipelineJob extends JobOrigin {
+  readonly job: BuildkiteJob;
+  /** The step's kubernetes plugin entries and the other plugins, where they are written. */
+  readonly plugins: CommandStep["plugins"];
 }
 
 /** What the pipeline sets for all its steps. */
@@ -65,7 +88,9 @@ interface PipelineDefaults {
 const NO_DEFAULTS: PipelineDefaults = { env: [], agents: [], image: undefined, priority: undefined };
 
 export function pipelineToJobs(yamlText: string, options: PipelineToJobsOptions): BuildkiteJob[] {
-  return namingSource(options.source, () => jobsOf(parsePipelineYaml(yamlText), options));
+  return namingSource(options.source, () => jobsOf(parsePipelineYaml(yamlText), options)).map(
+    (entry) => entry.job,
+  );
 }
 
 /**
@@ -73,27 +98,20 @@ export function pipelineToJobs(yamlText: string, options: PipelineToJobsOptions)
  * duplicate keys refused). Mappings become `Map`s so that key order survives.
  */
 export function parsePipelineYaml(yamlText: string): unknown {
-  const document = parseDocument(yamlText, { merge: true });
-  const [error] = document.errors;
-  if (error !== undefined) throw inputError("", `not valid YAML: ${firstLine(error.message)}`);
-  try {
-    return document.toJS({ mapAsMap: true });
-  } catch (cause) {
-    // `toJS` refuses alias bombs ("Excessive alias count").
-    throw inputError("", `not valid YAML: ${firstLine(String(cause))}`, cause);
-  }
-}
-
-function firstLine(message: string): string {
-  return (message.split("\n")[0] ?? message).replace(/:$/, "");
+  return parsePipelineSource(yamlText).document;
 }
 
 /** The jobs of an already parsed pipeline (from `parsePipelineYaml`, or `JSON.parse` of a pipeline.json). */
 export function pipelineDocumentToJobs(document: unknown, options: PipelineToJobsOptions): BuildkiteJob[] {
+  return pipelineJobs(document, options).map((entry) => entry.job);
+}
+
+/** Each job of an already parsed pipeline, with the step it comes from. */
+export function pipelineJobs(document: unknown, options: PipelineToJobsOptions): PipelineJob[] {
   return namingSource(options.source, () => jobsOf(document, options));
 }
 
-function jobsOf(document: unknown, options: PipelineToJobsOptions): BuildkiteJob[] {
+function jobsOf(document: unknown, options: PipelineToJobsOptions): PipelineJob[] {
   const buildEnv = buildEnvEntries(options.buildEnv ?? {});
   const { defaults, steps, stepsPath } = readPipeline(document);
   return commandSteps(steps, stepsPath).flatMap((step) => stepJobs(step, defaults, buildEnv, options));
@@ -137,37 +155,51 @@ function stepJobs(
   defaults: PipelineDefaults,
   buildEnv: readonly EnvEntry[],
   options: PipelineToJobsOptions,
-): BuildkiteJob[] {
+): PipelineJob[] {
   if (step.skipped) return [];
-  const job = (variant: CommandStep, parallelEnv: readonly EnvEntry[] = []): BuildkiteJob =>
-    commandJob(
-      variant,
-      defaults,
-      [...buildEnv, ...buildkiteStepEnv(variant, defaults), ...parallelEnv],
-      options,
+  const ref: StepRef = { path: step.path, key: step.key, label: step.label };
+  const job = (
+    variant: CommandStep,
+    index: number,
+    variantText: string | undefined,
+    parallelEnv: readonly EnvEntry[] = [],
+  ): PipelineJob => {
+    const origin: JobOrigin = { step: ref, index, variant: variantText };
+    const env = [...buildEnv, ...buildkiteStepEnv(variant, defaults), ...parallelEnv];
+    return { ...origin, job: commandJob(variant, defaults, env, origin, options), plugins: variant.plugins };
+  };
+  if (step.matrix !== undefined) {
+    return step.matrix.map((combination, index) =>
+      job(withMatrix(step, combination), index, `matrix ${matrixText(combination)}`),
     );
-  if (step.matrix !== undefined) return step.matrix.map((combination) => job(withMatrix(step, combination)));
+  }
   if (step.parallelism !== undefined) {
     const count = step.parallelism;
     return Array.from({ length: count }, (_, index) =>
-      job(step, [
+      job(step, index, `parallel job ${index + 1} of ${count}`, [
         ["BUILDKITE_PARALLEL_JOB", String(index)],
         ["BUILDKITE_PARALLEL_JOB_COUNT", String(count)],
       ]),
     );
   }
-  return [job(step)];
+  return [job(step, 0, undefined)];
+}
+
+/** `os=linux, arch=arm64`, or the value alone for a list matrix. */
+function matrixText(combination: MatrixCombination): string {
+  return [...combination].map(([dimension, value]) => (dimension === "" ? value : `${dimension}=${value}`)).join(", ");
 }
 
 function commandJob(
   step: CommandStep,
   defaults: PipelineDefaults,
   buildkiteEnv: readonly EnvEntry[],
+  origin: JobOrigin,
   options: PipelineToJobsOptions,
 ): BuildkiteJob {
   const env = new Map<string, string>([...defaults.env, ...step.env, ...buildkiteEnv]);
   return {
-    uuid: newJobUuid(options),
+    uuid: newJobUuid(options, origin),
     command: step.command,
     env: [...env].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => `${name}=${value}`),
     agentQueryRules: agentQueryRules(
@@ -223,8 +255,8 @@ function withMatrix(step: CommandStep, combination: MatrixCombination): CommandS
   };
 }
 
-function newJobUuid(options: PipelineToJobsOptions): string {
-  const uuid = options.newUuid();
+function newJobUuid(options: PipelineToJobsOptions, origin: JobOrigin): string {
+  const uuid = options.newUuid(origin);
   if (!isJobUuid(uuid)) {
     throw new AgentStackError(
       "ASK_JOB_INVALID",

@@ -89,8 +89,7 @@ function alignedRows(rows: ReadonlyArray<readonly [string, string]>): string[] {
 
 function commandFlagRow(flag: CommandFlag): readonly [string, string] {
   const names = flag.short === undefined ? `    --${flag.name}` : `-${flag.short}, --${flag.name}`;
-  const value =
-    flag.type === "bool" ? "" : ` ${flag.valueName ?? (flag.values ? flag.values.join("|") : "string")}`;
+  const value = flag.type === "bool" ? "" : ` ${commandFlagValueName(flag)}`;
   const details = [
     flag.type === "stringList" ? "repeatable" : undefined,
     flag.default !== undefined ? `default ${JSON.stringify(flag.default)}` : undefined,
@@ -100,6 +99,12 @@ function commandFlagRow(flag: CommandFlag): readonly [string, string] {
     `${names}${value}`,
     details.length > 0 ? `${flag.description} (${details.join("; ")})` : flag.description,
   ];
+}
+
+/** A flag with a closed set of values shows them (`-o, --output yaml|json`); others their value's name. */
+function commandFlagValueName(flag: CommandFlag): string {
+  if (flag.values !== undefined) return flag.values.join("|");
+  return flag.valueName ?? "string";
 }
 
 function configRow(spec: KeySpec, subcommand: ConfigSubcommand | undefined): readonly [string, string] {
@@ -114,18 +119,40 @@ function configRow(spec: KeySpec, subcommand: ConfigSubcommand | undefined): rea
   if (shownDefault !== undefined) details.push(`default ${shownDefault}`);
   const env = envVarOf(spec);
   if (env !== undefined) details.push(`$${env}`);
-  if (subcommand !== undefined && spec.requiredBy?.includes(subcommand)) details.push("required");
+  if (subcommand !== undefined && isRequiredWithoutDefault(spec, subcommand)) details.push("required");
   return [left, details.length > 0 ? `${spec.description} (${details.join("; ")})` : spec.description];
 }
 
 /**
- * The help of one subcommand: its own flags, then the configuration keys it uses, grouped as in the
- * README, with defaults and environment variables. Keys of other subcommands are accepted too, and
- * left out to keep the page short.
+ * "required" is for keys the user has to set: a key with a default is only an error when set empty,
+ * which its validation says when it happens.
  */
-export function formatHelp(subcommand: string, commandFlags: readonly CommandFlag[] = []): string {
+function isRequiredWithoutDefault(spec: KeySpec, subcommand: ConfigSubcommand): boolean {
+  return spec.requiredBy?.includes(subcommand) === true && defaultText(spec) === undefined;
+}
+
+export interface HelpOptions {
+  /** The usage line after `agent-stack-k8s <subcommand> `, e.g. `[flags] FILE...`. */
+  readonly arguments?: string;
+  /** A sentence or two under the usage line: what the command does. */
+  readonly summary?: string;
+  /** The subcommand refuses flags of the other subcommands (`loadConfig`'s `refuseOtherCommandsFlags`). */
+  readonly refusesOtherCommandsFlags?: boolean;
+}
+
+/**
+ * The help of one subcommand: its own flags, then the configuration keys it uses, grouped as in the
+ * README, with defaults and environment variables. Keys of other subcommands are left out to keep the
+ * page short.
+ */
+export function formatHelp(
+  subcommand: string,
+  commandFlags: readonly CommandFlag[] = [],
+  options: HelpOptions = {},
+): string {
   const configSubcommand = configSubcommandOf(subcommand);
-  const lines: string[] = [`Usage: agent-stack-k8s ${subcommand} [flags]`, ""];
+  const lines: string[] = [`Usage: agent-stack-k8s ${subcommand} ${options.arguments ?? "[flags]"}`, ""];
+  if (options.summary !== undefined) lines.push(options.summary, "");
 
   lines.push("Flags:");
   lines.push(...alignedRows([...commandFlags.map(commandFlagRow), ["-h, --help", "show this help"]]));
@@ -140,13 +167,18 @@ export function formatHelp(subcommand: string, commandFlags: readonly CommandFla
     if (members.length === 0) continue;
     lines.push("", `${group}:`, ...members);
   }
-  lines.push(
-    "",
-    configSubcommand === undefined
-      ? "Every configuration flag is accepted; `agent-stack-k8s launcher|webhook|render --help` lists them."
-      : "Flags of the other subcommands are accepted too; the README's configuration table lists every key.",
-  );
+  lines.push("", otherKeysNote(configSubcommand, options));
   return `${lines.join("\n")}\n`;
+}
+
+function otherKeysNote(configSubcommand: ConfigSubcommand | undefined, options: HelpOptions): string {
+  if (configSubcommand === undefined) {
+    return "Every configuration flag is accepted; `agent-stack-k8s launcher|webhook|render --help` lists them.";
+  }
+  if (options.refusesOtherCommandsFlags) {
+    return "Flags of the other subcommands are refused; their keys in the --config file are ignored, so the stack's own file can be used.";
+  }
+  return "Flags of the other subcommands are accepted too; the README's configuration table lists every key.";
 }
 
 const RULE_NAMES: Readonly<Record<StringRule, string>> = {

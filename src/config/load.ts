@@ -14,13 +14,14 @@ import { isPlainObject } from "../k8s/decode.ts";
 import { type CommandFlag, type CommandFlagValues, parseArgs } from "./args.ts";
 import { coerceScalar, type RawValue } from "./coerce.ts";
 import { applyEffectiveValues, type Sources, type Values } from "./effective.ts";
-import { ConfigError, type ConfigProblem, type ConfigSource, describeSource } from "./problems.ts";
+import { ConfigError, type ConfigProblem, type ConfigSource, cliUsage, describeSource } from "./problems.ts";
 import {
   CONFIG_KEYS,
   type ConfigKeyName,
   type ConfigSubcommand,
   configSubcommandOf,
   envVarOf,
+  IGNORED_UPSTREAM_KEYS,
   inFile,
   type KeySpec,
   keySpec,
@@ -48,6 +49,12 @@ export interface LoadOptions<Flags extends readonly CommandFlag[]> {
   readonly subcommand?: string;
   /** Reads the `--config` file; tests replace it. */
   readonly readFile?: (path: string) => string;
+  /**
+   * Refuse configuration flags that `subcommand` does not use (`render --org`): typed on this command
+   * line they are a mistake. Such keys from the environment or the `--config` file, which other
+   * commands share, are still accepted and ignored.
+   */
+  readonly refuseOtherCommandsFlags?: boolean;
 }
 
 export interface LoadedConfig<Flags extends readonly CommandFlag[] = readonly []> {
@@ -68,7 +75,14 @@ export function loadConfig<const Flags extends readonly CommandFlag[] = readonly
   options: LoadOptions<Flags>,
 ): LoadedConfig<Flags> {
   const parsed = parseArgs(options.args, options.commandFlags ?? []);
-  if (parsed.problems.length > 0) throw new ConfigError(parsed.problems);
+  const subcommand = options.subcommand === undefined ? undefined : configSubcommandOf(options.subcommand);
+  const flagProblems =
+    options.refuseOtherCommandsFlags && subcommand !== undefined
+      ? otherCommandsFlags(parsed.config, subcommand, options.subcommand ?? subcommand)
+      : [];
+  if (parsed.problems.length + flagProblems.length > 0) {
+    throw new ConfigError([...parsed.problems, ...flagProblems]);
+  }
   const flags = parsed.command as CommandFlagValues<Flags>;
 
   if (parsed.help) {
@@ -106,10 +120,9 @@ export function loadConfig<const Flags extends readonly CommandFlag[] = readonly
     }
   }
 
-  const warnings = applyEffectiveValues(values, sources);
+  const warnings = [...(file?.warnings ?? []), ...applyEffectiveValues(values, sources)];
   const sourceOf = (key: string): ConfigSource => sources[key] ?? { kind: "default" };
   problems.push(...crossKeyProblems(values, sourceOf, failed));
-  const subcommand = options.subcommand === undefined ? undefined : configSubcommandOf(options.subcommand);
   if (subcommand !== undefined) problems.push(...requirementProblems(subcommand, values, sourceOf, failed));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -194,6 +207,25 @@ function configFilePath(
 interface ConfigFile {
   readonly values: ReadonlyMap<string, RawValue>;
   readonly problems: readonly ConfigProblem[];
+  readonly warnings: readonly string[];
+}
+
+/** `--org` given to `render`: a flag of the launcher's, which `render` would silently ignore. */
+function otherCommandsFlags(
+  flags: ReadonlyMap<string, RawValue>,
+  subcommand: ConfigSubcommand,
+  shownName: string,
+): ConfigProblem[] {
+  return [...flags.keys()].flatMap((key) => {
+    const spec = keySpec(key);
+    if (spec === undefined || spec.key === "config" || spec.usedBy.includes(subcommand)) return [];
+    return [
+      cliUsage(
+        `--${key}`,
+        `--${key} is a setting of agent-stack-k8s ${spec.usedBy.join(" and ")}; ${shownName} does not use it`,
+      ),
+    ];
+  });
 }
 
 function readConfigFile(path: string, readFile = (file: string) => readFileSync(file, "utf8")): ConfigFile {
@@ -232,7 +264,7 @@ function readConfigFile(path: string, readFile = (file: string) => readFileSync(
       cause: error,
     });
   }
-  if (content === null || content === undefined) return { values: new Map(), problems: [] };
+  if (content === null || content === undefined) return { values: new Map(), problems: [], warnings: [] };
   if (!isPlainObject(content)) {
     throw new AgentStackError(
       "ASK_CONFIG_FILE_INVALID",
@@ -244,9 +276,15 @@ function readConfigFile(path: string, readFile = (file: string) => readFileSync(
   const lines = topLevelKeyLines(document.contents, lineCounter);
   const values = new Map<string, RawValue>();
   const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
   for (const [key, value] of Object.entries(content)) {
     const source: ConfigSource = { kind: "file", file: path, line: lines.get(key) };
     const spec = keySpec(key);
+    const ignored = IGNORED_UPSTREAM_KEYS[key];
+    if (spec === undefined && ignored !== undefined && Object.hasOwn(IGNORED_UPSTREAM_KEYS, key)) {
+      warnings.push(`${key} (in ${describeSource(source)}) is ignored: ${ignored}`);
+      continue;
+    }
     if (spec === undefined || !inFile(spec)) {
       problems.push(unknownFileKey(key, spec, source));
       continue;
@@ -255,7 +293,7 @@ function readConfigFile(path: string, readFile = (file: string) => readFileSync(
     if (value === null) continue;
     values.set(key, { from: "file", value, source });
   }
-  return { values, problems };
+  return { values, problems, warnings };
 }
 
 function unknownFileKey(key: string, spec: KeySpec | undefined, source: ConfigSource): ConfigProblem {

@@ -3,8 +3,9 @@
  * table are all generated from this table, so a key cannot be documented one way and parsed another.
  *
  * Key names, environment variable names and defaults are upstream's (controller-runtime.md §1), with
- * the HEAD (v0.47.0) keys added. Where v0.26.0 and HEAD disagree the description says which one we
- * follow: we find jobs like v0.26.0 (GraphQL polling) and build pods like HEAD.
+ * the HEAD (v0.47.0) keys added. Descriptions are written for users (`--help`, the README) and carry
+ * no upstream version names; `since` records where a key comes from, and the README's "Differences
+ * from upstream" says which upstream behaviour we follow where versions disagree.
  */
 
 import { MINUTE, SECOND } from "./duration.ts";
@@ -102,6 +103,8 @@ export interface KeySpec {
 
 const ALL: readonly ConfigSubcommand[] = ["launcher", "webhook", "render"];
 const LAUNCHER: readonly ConfigSubcommand[] = ["launcher"];
+/** `tags` and `queue` also give `render` the rules of steps that name no queue. */
+const LAUNCHER_AND_RENDER: readonly ConfigSubcommand[] = ["launcher", "render"];
 const EXPANSION: readonly ConfigSubcommand[] = ["webhook", "render"];
 const SERVERS: readonly ConfigSubcommand[] = ["launcher", "webhook"];
 
@@ -134,7 +137,7 @@ export const CONFIG_KEYS = [
     usedBy: LAUNCHER,
     since: "HEAD",
     description:
-      "where the launcher finds jobs: stacks (Buildkite's Stacks API, with the agent token only, as HEAD) or graphql (GraphQL API with buildkite-token and org, as v0.26.0); empty: graphql when buildkite-token is set, otherwise stacks",
+      "where the launcher finds jobs: stacks (Buildkite's Stacks API, with the agent token only) or graphql (the GraphQL API, with buildkite-token and org); empty: graphql when buildkite-token is set, otherwise stacks",
   },
   {
     key: "org",
@@ -172,7 +175,7 @@ export const CONFIG_KEYS = [
     property: "tags",
     group: "Buildkite",
     type: { kind: "stringList", default: ["queue=kubernetes"], itemRule: "agentTag" },
-    usedBy: LAUNCHER,
+    usedBy: LAUNCHER_AND_RENDER,
     since: "v0.26.0",
     description:
       "agent tags k=v; a job is taken only if every one of its agent query rules matches; the launcher needs a queue tag unless queue is set",
@@ -182,9 +185,9 @@ export const CONFIG_KEYS = [
     property: "queue",
     group: "Buildkite",
     type: { kind: "string", default: "", rule: "labelValue" },
-    usedBy: LAUNCHER,
+    usedBy: LAUNCHER_AND_RENDER,
     since: "HEAD",
-    description: "queue to poll; empty: the queue tag; when set it replaces the queue tag (HEAD)",
+    description: "queue to poll; empty: the queue tag; when set it replaces the queue tag",
   },
   {
     key: "graphql-endpoint",
@@ -213,7 +216,7 @@ export const CONFIG_KEYS = [
     usedBy: LAUNCHER,
     since: "v0.26.0",
     description:
-      "most pages of the scheduled-jobs query per poll (v0.26.0 default 1; HEAD's 2 is for its stacks API)",
+      "most pages of the scheduled-jobs query per poll",
   },
   {
     key: "poll-interval",
@@ -243,7 +246,7 @@ export const CONFIG_KEYS = [
     usedBy: LAUNCHER,
     since: "v0.26.0",
     description:
-      "clustered mode: skip polling while the cluster queue's dispatch is paused (as v0.26.0; HEAD ignores it)",
+      "clustered mode: skip polling while the cluster queue's dispatch is paused",
   },
   {
     key: "http-timeout",
@@ -252,7 +255,7 @@ export const CONFIG_KEYS = [
     type: { kind: "duration", default: 60 * SECOND, min: 0 },
     usedBy: LAUNCHER,
     since: "HEAD",
-    description: "timeout of each Buildkite API request (HEAD)",
+    description: "timeout of each Buildkite API request",
   },
   {
     key: "pagination-page-size",
@@ -272,7 +275,7 @@ export const CONFIG_KEYS = [
     usedBy: LAUNCHER,
     since: "HEAD",
     description:
-      "job-source stacks: how long the list goes on from where the last poll stopped before it starts again from its first page (HEAD parses it but starts over on every poll)",
+      "job-source stacks: how long the list goes on from where the last poll stopped before it starts again from its first page",
   },
   {
     key: "work-queue-limit",
@@ -313,7 +316,7 @@ export const CONFIG_KEYS = [
     usedBy: LAUNCHER,
     since: "v0.26.0",
     description:
-      "parallel workers creating the Jobs of one poll; 0 or less means 5 (v0.26.0; HEAD's 25 counts its limiter workers)",
+      "parallel workers creating the Jobs of one poll; 0 or less means 5",
   },
   {
     key: "image-pull-backoff-grace-period",
@@ -351,7 +354,7 @@ export const CONFIG_KEYS = [
     type: { kind: "duration", default: 15 * MINUTE, min: 0 },
     usedBy: LAUNCHER,
     since: "HEAD",
-    description: "how long a pod may stay pending before its job is failed (HEAD)",
+    description: "how long a pod may stay pending before its job is failed",
   },
   {
     key: "enable-completion-watcher",
@@ -360,7 +363,7 @@ export const CONFIG_KEYS = [
     type: { kind: "bool", default: true },
     usedBy: LAUNCHER,
     since: "HEAD",
-    description: "stop sidecars left running after the agent container exits (HEAD)",
+    description: "stop sidecars left running after the agent container exits",
   },
 
   // Kubernetes
@@ -382,7 +385,7 @@ export const CONFIG_KEYS = [
     env: "BUILDKITE_K8S_STACK_CONTROLLER_ID",
     usedBy: ALL,
     since: "HEAD",
-    description: "this stack's id: label buildkite.com/controller-id on its Jobs (HEAD)",
+    description: "this stack's id: label buildkite.com/controller-id on its Jobs",
   },
   {
     key: "job-prefix",
@@ -433,7 +436,7 @@ export const CONFIG_KEYS = [
     requiredBy: EXPANSION,
     since: "v0.26.0",
     description:
-      "agent image, also of checkout, copy-agent and the default command container (default: HEAD's agent)",
+      "agent image, also of checkout, copy-agent and the default command container",
   },
   {
     key: "job-ttl",
@@ -460,7 +463,7 @@ export const CONFIG_KEYS = [
     type: { kind: "int", default: 60, min: 1 },
     usedBy: EXPANSION,
     since: "HEAD",
-    description: "pod terminationGracePeriodSeconds when the pod spec has none (HEAD; v0.26.0 lost it)",
+    description: "pod terminationGracePeriodSeconds when the pod spec has none",
   },
   {
     key: "default-image-pull-policy",
@@ -487,7 +490,7 @@ export const CONFIG_KEYS = [
     type: { kind: "bool", default: false },
     usedBy: EXPANSION,
     since: "HEAD",
-    description: "do not add imagecheck-* init containers (HEAD)",
+    description: "do not add imagecheck-* init containers",
   },
   {
     key: "image-check-container-cpu-limit",
@@ -497,7 +500,7 @@ export const CONFIG_KEYS = [
     usedBy: EXPANSION,
     since: "HEAD",
     description:
-      "CPU limit of each imagecheck-* container; its request is 100m, or the limit when that is lower (HEAD)",
+      "CPU limit of each imagecheck-* container; its request is 100m, or the limit when that is lower",
   },
   {
     key: "image-check-container-memory-limit",
@@ -507,7 +510,7 @@ export const CONFIG_KEYS = [
     usedBy: EXPANSION,
     since: "HEAD",
     description:
-      "memory limit of each imagecheck-* container; its request is 64Mi, or the limit when that is lower (HEAD)",
+      "memory limit of each imagecheck-* container; its request is 64Mi, or the limit when that is lower",
   },
   {
     key: "workspace-mount-sub-path-expr",
@@ -516,7 +519,7 @@ export const CONFIG_KEYS = [
     type: { kind: "string", default: "" },
     usedBy: EXPANSION,
     since: "HEAD",
-    description: "subPathExpr of every /workspace mount the stack creates, e.g. $(POD_NAME) (HEAD)",
+    description: "subPathExpr of every /workspace mount the stack creates, e.g. $(POD_NAME)",
   },
   {
     key: "default-resource-class-name",
@@ -526,7 +529,7 @@ export const CONFIG_KEYS = [
     usedBy: EXPANSION,
     since: "HEAD",
     description:
-      "resource class of jobs without a resource_class tag; must be one of resource-classes (HEAD)",
+      "resource class of jobs without a resource_class tag; must be one of resource-classes",
   },
   {
     key: "additional-redacted-vars",
@@ -554,7 +557,7 @@ export const CONFIG_KEYS = [
     usedBy: EXPANSION,
     since: "v0.26.0",
     description:
-      "let pod spec patches change command/args of containers, the config's pod-spec-patch included (HEAD)",
+      "let pod spec patches change command/args of containers, the config's pod-spec-patch included",
   },
 
   // Job and pod: structured, config file only
@@ -628,7 +631,7 @@ export const CONFIG_KEYS = [
     type: { kind: "structured", default: undefined, shape: "map of resource classes" },
     usedBy: EXPANSION,
     since: "HEAD",
-    description: "name → {resource, podResource, nodeSelector}, chosen by the resource_class tag (HEAD)",
+    description: "name → {resource, podResource, nodeSelector}, chosen by the resource_class tag",
   },
 
   // Logging and monitoring
@@ -648,7 +651,7 @@ export const CONFIG_KEYS = [
     type: { kind: "enum", default: "info", values: ["debug", "info", "warn", "error"] },
     usedBy: ALL,
     since: "HEAD",
-    description: "log level (HEAD)",
+    description: "log level",
   },
   {
     key: "log-format",
@@ -657,7 +660,7 @@ export const CONFIG_KEYS = [
     type: { kind: "enum", default: "logfmt", values: ["logfmt", "json"] },
     usedBy: ALL,
     since: "HEAD",
-    description: "log format (HEAD)",
+    description: "log format",
   },
   {
     key: "no-color",
@@ -668,7 +671,7 @@ export const CONFIG_KEYS = [
     usedBy: ALL,
     since: "HEAD",
     description:
-      "no colour in logfmt logs, also when NO_COLOR has any value (none anyway when stdout is not a terminal) (HEAD)",
+      "no colour in logfmt logs, also when NO_COLOR has any value (none anyway when stdout is not a terminal)",
   },
   {
     key: "log-http-payloads",
@@ -677,7 +680,7 @@ export const CONFIG_KEYS = [
     type: { kind: "bool", default: false },
     usedBy: LAUNCHER,
     since: "HEAD",
-    description: "log Buildkite API requests and responses at debug level, tokens redacted (HEAD)",
+    description: "log Buildkite API requests and responses at debug level, tokens redacted",
   },
   {
     key: "prometheus-port",
@@ -730,6 +733,16 @@ export function flagOf(spec: KeySpec): string | undefined {
 export function inFile(spec: KeySpec): boolean {
   return spec.inFile !== false;
 }
+
+/**
+ * Keys of upstream HEAD's configuration file that this stack has no use for, and why: a file written
+ * for upstream (its `examples/config.yaml`, a chart's values) still loads, with a warning, instead of
+ * failing on them.
+ */
+export const IGNORED_UPSTREAM_KEYS: Readonly<Record<string, string>> = {
+  "integration-test-buildkite-token":
+    "upstream reads it only in its own integration tests; the launcher's token is buildkite-token",
+};
 
 /** The keys that become `Config` properties (all but `config`). */
 export const VALUE_KEYS: readonly KeySpec[] = CONFIG_KEYS.filter((spec) => spec.property !== null);

@@ -9,13 +9,22 @@ import { admit } from "../admission/admit.ts";
 import { buildSkeleton } from "../admission/skeleton.ts";
 import type { BuildkiteJob } from "../buildkite/job.ts";
 import type { Config } from "../config/types.ts";
+import type { AgentStackError, ErrorCode } from "../errors.ts";
 import type { PodTemplateResolver } from "../expand/index.ts";
 import type { Job } from "../generated/k8s-types.ts";
 import { copyJson } from "../k8s/copy.ts";
 
 export type RenderResult =
   | { readonly ok: true; readonly job: Job; readonly warnings: readonly string[] }
-  | { readonly ok: false; readonly uuid: string; readonly message: string; readonly code: string };
+  | {
+      readonly ok: false;
+      readonly uuid: string;
+      /** The message the Buildkite job would be failed with. */
+      readonly message: string;
+      readonly code: ErrorCode;
+      /** The error itself: its `path` is the place in the job's data (`plugins[0].kubernetes…`). */
+      readonly error: AgentStackError;
+    };
 
 export interface RenderContext {
   readonly config: Config;
@@ -25,10 +34,18 @@ export interface RenderContext {
 
 export function renderJob(job: BuildkiteJob, context: RenderContext): RenderResult {
   const skeleton = buildSkeleton(job, context.config);
-  const { review, reason } = admit(createReview(skeleton, job.uuid), context);
+  const { review, error } = admit(createReview(skeleton, job.uuid), context);
   const { response } = review;
   if (!response.allowed) {
-    return { ok: false, uuid: job.uuid, message: response.status?.message ?? "denied", code: reason };
+    // A denial always comes from an AgentStackError; anything else is thrown by `admit`.
+    const denial = error as AgentStackError;
+    return {
+      ok: false,
+      uuid: job.uuid,
+      message: response.status?.message ?? denial.message,
+      code: denial.code,
+      error: denial,
+    };
   }
   const operations = JSON.parse(
     Buffer.from(response.patch ?? "", "base64").toString("utf8") || "[]",
