@@ -73,8 +73,10 @@ export interface JobOrigin {
 
 export interface PipelineJob extends JobOrigin {
   readonly job: BuildkiteJob;
-  /** The step's kubernetes plugin entries and the other plugins, where they are written. */
+  /** The step's plugins (matrix values filled in), in `BUILDKITE_PLUGINS` order, and where they are written. */
   readonly plugins: CommandStep["plugins"];
+  /** Where `BUILDKITE_IMAGE` comes from: the step's `image`, the pipeline's, or neither. */
+  readonly imageFrom: "step" | "pipeline" | undefined;
 }
 
 /** What the pipeline sets for all its steps. */
@@ -166,7 +168,13 @@ function stepJobs(
   ): PipelineJob => {
     const origin: JobOrigin = { step: ref, index, variant: variantText };
     const env = [...buildEnv, ...buildkiteStepEnv(variant, defaults), ...parallelEnv];
-    return { ...origin, job: commandJob(variant, defaults, env, origin, options), plugins: variant.plugins };
+    const imageFrom = variant.image ? "step" : defaults.image ? "pipeline" : undefined;
+    return {
+      ...origin,
+      job: commandJob(variant, defaults, env, origin, options),
+      plugins: variant.plugins,
+      imageFrom,
+    };
   };
   if (step.matrix !== undefined) {
     return step.matrix.map((combination, index) =>

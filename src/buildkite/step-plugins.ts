@@ -19,6 +19,8 @@ export interface StepPlugin {
   readonly config: unknown;
   /** Where the entry is, for messages: `steps[2].plugins[0]`. */
   readonly path: string;
+  /** Where its configuration is: `steps[2].plugins[0].kubernetes`, or `steps[2].plugins.kubernetes`. */
+  readonly configPath: string;
 }
 
 export function parseStepPlugins(value: unknown, path: string): StepPlugin[] {
@@ -32,11 +34,14 @@ export function parseStepPlugins(value: unknown, path: string): StepPlugin[] {
       `expected a list of plugins (or a mapping of plugin names), got ${describe(value)}`,
     );
   }
-  return entries.map(([name, config]) => plugin(name, config, keyPath(path, name)));
+  return entries.map(([name, config]) => {
+    const at = keyPath(path, name);
+    return plugin(name, config, at, at);
+  });
 }
 
 function pluginFromListEntry(entry: unknown, path: string): StepPlugin {
-  if (typeof entry === "string") return plugin(entry, null, path);
+  if (typeof entry === "string") return plugin(entry, null, path, path);
   const entries = mappingEntries(entry, path);
   if (entries === undefined) {
     throw inputError(path, `expected a plugin (\`name: config\` or a bare name), got ${describe(entry)}`);
@@ -49,12 +54,12 @@ function pluginFromListEntry(entry: unknown, path: string): StepPlugin {
       `expected a plugin entry with exactly one key (\`name: config\`), got ${entries.length} keys${keys === "" ? "" : ` (${keys})`}; put each plugin in its own list entry, and check the config's indentation`,
     );
   }
-  return plugin(only[0], only[1], path);
+  return plugin(only[0], only[1], path, keyPath(path, only[0]));
 }
 
-function plugin(name: string, config: unknown, path: string): StepPlugin {
+function plugin(name: string, config: unknown, path: string, configPath: string): StepPlugin {
   if (name.trim() === "") throw inputError(path, "expected a plugin name, got an empty one");
-  return { name, config: config ?? null, path };
+  return { name, config: config ?? null, path, configPath };
 }
 
 /** `BUILDKITE_PLUGINS` for the plugins, or `undefined` when there are none (Buildkite leaves it unset). */

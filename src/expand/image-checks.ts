@@ -19,10 +19,20 @@ import { coalesce, digestDefault, preference } from "./pull-policy.ts";
 import type { Draft, ExpansionInputs } from "./state.ts";
 import { workspaceMount } from "./volumes.ts";
 
-interface InvalidImage {
+export interface InvalidImage {
   readonly container: string;
   readonly image: string;
   readonly error: string;
+}
+
+/** `ASK_IMAGE_REFERENCE`, with each bad reference, so that `lint` can point at each container. */
+export class InvalidImagesError extends AgentStackError {
+  readonly invalid: readonly InvalidImage[];
+
+  constructor(message: string, invalid: readonly InvalidImage[]) {
+    super("ASK_IMAGE_REFERENCE", message);
+    this.invalid = invalid;
+  }
 }
 
 const DEFAULT_CPU_LIMIT = "200m";
@@ -115,20 +125,19 @@ function atMost(request: string, limit: string): string {
 
 /** §5.5: one bad reference is a sentence; several are a table sorted by container name. */
 function invalidImagesError(invalid: readonly InvalidImage[]): AgentStackError {
-  if (invalid.length === 1) {
-    const [only] = invalid as [InvalidImage];
-    return new AgentStackError(
-      "ASK_IMAGE_REFERENCE",
-      `${only.error} ${JSON.stringify(only.image)} for container ${JSON.stringify(only.container)}`,
-    );
-  }
+  if (invalid.length === 1) return new InvalidImagesError(invalidImageText(invalid[0]!), invalid);
   const rows = [...invalid]
     .sort((a, b) => (a.container < b.container ? -1 : a.container > b.container ? 1 : 0))
     .map((row) => [JSON.stringify(row.container), JSON.stringify(row.image), row.error]);
-  return new AgentStackError(
-    "ASK_IMAGE_REFERENCE",
+  return new InvalidImagesError(
     `invalid image references\n\n${roundedTable(["CONTAINER", "IMAGE REF", "PARSE ERROR"], rows)}`,
+    invalid,
   );
+}
+
+/** `invalid reference format "a b" for container "container-0"`, upstream's wording. */
+export function invalidImageText(invalid: InvalidImage): string {
+  return `${invalid.error} ${JSON.stringify(invalid.image)} for container ${JSON.stringify(invalid.container)}`;
 }
 
 function roundedTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {

@@ -41,12 +41,16 @@ export function patchPodSpec(
   rules: PatchRules,
 ): PatchedPodSpec {
   const rootPath = source === "controller" ? "pod-spec-patch" : "podSpecPatch";
-  const wrap = (error: AgentStackError, detail: string): AgentStackError =>
-    new AgentStackError(
-      error.code === "ASK_PATCH_COMMAND_MODIFICATION" ? error.code : "ASK_PATCH_FAILED",
+  const wrap = (error: AgentStackError, detail: string): AgentStackError => {
+    const commandRule = error.code === "ASK_PATCH_COMMAND_MODIFICATION";
+    // Command-rule paths are within the patch; strategic merge patch paths start with the root already.
+    const path = commandRule && error.path !== undefined ? `${rootPath}.${error.path}` : error.path;
+    return new AgentStackError(
+      commandRule ? error.code : "ASK_PATCH_FAILED",
       `failed to apply podSpec patch from ${source}: ${detail}`,
-      { ...(error.path === undefined ? {} : { path: error.path }), cause: error },
+      { ...(path === undefined ? {} : { path }), cause: error },
     );
+  };
   let merged: JsonObject;
   try {
     merged = strategicMergePatch(original, applyCommandRules(original, patch, rules), POD_SPEC, { rootPath });
@@ -81,34 +85,39 @@ function typedPodSpec(merged: JsonObject, rootPath: string): PatchedPodSpec {
 export function applyCommandRules(original: PodSpec, patch: JsonObject, rules: PatchRules): JsonObject {
   const result: JsonObject = { ...patch };
   if (Array.isArray(patch.initContainers)) {
-    result.initContainers = patch.initContainers.map((entry) => checkInitContainer(entry, original, rules));
+    result.initContainers = patch.initContainers.map((entry, index) =>
+      checkInitContainer(entry, original, rules, `initContainers[${index}]`),
+    );
   }
   if (Array.isArray(patch.containers)) {
-    result.containers = patch.containers.map((entry) => checkContainer(entry, original, rules));
+    result.containers = patch.containers.map((entry, index) =>
+      checkContainer(entry, original, rules, `containers[${index}]`),
+    );
   }
   return result;
 }
 
-function checkInitContainer(entry: JsonValue, original: PodSpec, rules: PatchRules): JsonValue {
+function checkInitContainer(entry: JsonValue, original: PodSpec, rules: PatchRules, path: string): JsonValue {
   if (!changesCommand(entry, original.initContainers)) return entry;
   const name = entry.name as string;
   if (
     !rules.allowUnsafeCommandModification &&
     (name === COPY_AGENT_CONTAINER || name.startsWith(IMAGE_CHECK_PREFIX))
   ) {
-    throw forbidden(name, "");
+    throw forbidden(name, "", path);
   }
   return entry;
 }
 
-function checkContainer(entry: JsonValue, original: PodSpec, rules: PatchRules): JsonValue {
+function checkContainer(entry: JsonValue, original: PodSpec, rules: PatchRules, path: string): JsonValue {
   if (!changesCommand(entry, original.containers)) return entry;
   const name = entry.name as string;
-  if (name === AGENT_CONTAINER && !rules.allowUnsafeCommandModification) throw forbidden(name, "");
+  if (name === AGENT_CONTAINER && !rules.allowUnsafeCommandModification) throw forbidden(name, "", path);
   if (name === CHECKOUT_CONTAINER && !rules.allowUnsafeCommandModification) {
     throw forbidden(
       name,
       "; instead consider configuring a checkout hook or skipping the checkout container entirely",
+      path,
     );
   }
   const target = original.containers.find((container) => container.name === name);
@@ -146,9 +155,11 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
   return left.length === b.length && left.every((item, index) => item === b[index]);
 }
 
-function forbidden(name: string, suffix: string): AgentStackError {
+/** `path` is the patch entry's, within the patch (`containers[0]`). */
+function forbidden(name: string, suffix: string, path: string): AgentStackError {
   return new AgentStackError(
     "ASK_PATCH_COMMAND_MODIFICATION",
     `for the ${name} container, modifying container commands or args via podSpecPatch is not supported${suffix}`,
+    { path },
   );
 }

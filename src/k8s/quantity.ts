@@ -48,6 +48,7 @@ export function quantityValue(text: string): number | undefined {
   const match = PARTS.exec(text);
   if (match === null) return undefined;
   const [, number = "", suffix = ""] = match;
-  const factor = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX_FACTORS[suffix];
+  // `E` alone is exa; `e3`, `E-3` are exponents.
+  const factor = /^[eE][+-]?[0-9]+$/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX_FACTORS[suffix];
   return factor === undefined ? undefined : Number(number) * factor;
 }

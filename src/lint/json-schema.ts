@@ -46,13 +46,15 @@ interface Context {
   readonly definition: string | undefined;
 }
 
+/** `definition` names what `schema` is, when it is not a `$ref` (an edited copy of a definition). */
 export function validateJson(
   value: unknown,
   schema: SchemaNode,
   path: readonly PathSegment[],
   options: ValidationOptions,
+  definition?: string,
 ): SchemaProblem[] {
-  return check(schema, value as Json, path, { options, definition: undefined });
+  return check(schema, value as Json, path, { options, definition });
 }
 
 function check(schema: SchemaNode, value: Json, path: readonly PathSegment[], context: Context): SchemaProblem[] {

@@ -80,8 +80,8 @@ export function pipelineSchemaProblems(document: unknown): SchemaProblem[] {
     caseInsensitive: isPluginDefinition,
     describe: describeDefinition,
   };
-  const check = (node: SchemaNode, at: unknown, path: readonly PathSegment[]) =>
-    validateJson(at, node, path, options);
+  const check = (node: SchemaNode, at: unknown, path: readonly PathSegment[], definition?: string) =>
+    validateJson(at, node, path, options, definition);
   if (Array.isArray(value)) return stepsProblems(value, [], false, check);
   const { definitions: _definitions, ...rootSchema } = schema;
   const rootProperties = rootSchema.properties as Record<string, SchemaNode>;
@@ -91,7 +91,12 @@ export function pipelineSchemaProblems(document: unknown): SchemaProblem[] {
   return problems;
 }
 
-type Check = (node: SchemaNode, value: unknown, path: readonly PathSegment[]) => SchemaProblem[];
+type Check = (
+  node: SchemaNode,
+  value: unknown,
+  path: readonly PathSegment[],
+  definition?: string,
+) => SchemaProblem[];
 
 function stepsProblems(steps: readonly unknown[], path: readonly PathSegment[], inGroup: boolean, check: Check): SchemaProblem[] {
   return steps.flatMap((step, index) => {
@@ -106,7 +111,8 @@ function stepsProblems(steps: readonly unknown[], path: readonly PathSegment[], 
       { ...group, properties: { ...properties, steps: { type: "array", minItems: 1 } } },
       step,
       at,
-    ).map((problem) => ({ ...problem, definition: problem.definition ?? "groupStep" }));
+      "groupStep",
+    );
     const children = isObject(step) ? step.steps : undefined;
     if (Array.isArray(children)) problems.push(...stepsProblems(children, [...at, "steps"], true, check));
     return problems;

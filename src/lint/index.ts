@@ -1,0 +1,198 @@
+/**
+ * `lint`: every problem of a pipeline file that would stop a step from running on the stack, found
+ * offline, each at the line and column where it is written. The checks, in order:
+ *
+ *   parse → interpolate → Buildkite's schema and the typed plugin → expand every job → API server
+ *
+ * 1. the YAML parses (else nothing more can be said: the file is unparseable);
+ * 2. every `$` interpolates, as `buildkite-agent pipeline upload` would interpolate it;
+ * 3. the pipeline matches Buildkite's pipeline schema, and the kubernetes plugin its own schema, the
+ *    Kubernetes types in it the OpenAPI document's (unknown fields, types, enums, required fields);
+ * 4. every job of every command step is expanded exactly as `render` and the webhook expand it:
+ *    whatever would fail the Buildkite job is an error with the code the job would be failed with;
+ * 5. the Job each step becomes is checked as kube-apiserver would check it.
+ * One mistake found by two checks is reported once, by the first that names it best.
+ */
+import type { PipelineJob } from "../buildkite/pipeline.ts";
+import { formatPosition, type PathSegment, type PipelineSource, parsePipelineSource } from "../buildkite/pipeline-source.ts";
+import type { Config } from "../config/types.ts";
+import { type AgentStackError, type ErrorCode, isAgentStackError } from "../errors.ts";
+import { InvalidImagesError, invalidImageText } from "../expand/image-checks.ts";
+import type { PodTemplateResolver } from "../expand/index.ts";
+import { errorLocation, imageLocation, jobPathLocation, stepPath } from "../render/locations.ts";
+import { interpolatedDocument, jobsOfDocument, type PipelineJobsOptions, stepName } from "../render/pipeline-jobs.ts";
+import { renderJob } from "../render/render-job.ts";
+import { apiServerProblems, fieldPathText } from "./api-server.ts";
+import type { SchemaProblem } from "./json-schema.ts";
+import { isPluginDefinition, pipelineSchemaProblems } from "./pipeline-schema.ts";
+import { oneLine, type Problem, type Severity, sortProblems } from "./problem.ts";
+
+export interface LintContext {
+  readonly config: Config;
+  /** The `--pod-template` files; without any, a step's `podTemplate` cannot be found. */
+  readonly podTemplates: PodTemplateResolver;
+  readonly interpolate: boolean;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface LintResult {
+  readonly problems: readonly Problem[];
+  /** The YAML did not parse: nothing else could be checked (exit status 2). */
+  readonly unparseable: boolean;
+}
+
+export function lintPipeline(file: string, text: string, context: LintContext): LintResult {
+  let source: PipelineSource;
+  try {
+    source = parsePipelineSource(text);
+  } catch (error) {
+    if (!isAgentStackError(error, "ASK_INPUT_INVALID")) throw error;
+    return { problems: [syntaxProblem(file, error)], unparseable: true };
+  }
+  const report = new Report(file, source);
+  const options: PipelineJobsOptions = {
+    file,
+    interpolate: context.interpolate,
+    defaultAgentQueryRules: context.config.tags,
+    ...(context.env === undefined ? {} : { env: context.env }),
+  };
+  const { document, problems: interpolation } = interpolatedDocument(source, options);
+  for (const problem of interpolation) {
+    report.add(problem.path, "error", problem.message, "ASK_PIPELINE_INTERPOLATION");
+  }
+  for (const problem of pipelineSchemaProblems(document)) report.schema(problem);
+  let jobs: PipelineJob[] = [];
+  try {
+    jobs = jobsOfDocument(document, options);
+  } catch (error) {
+    if (!isAgentStackError(error, "ASK_INPUT_INVALID")) throw error;
+    report.add(error.path ?? "", "error", error.message, "ASK_INPUT_INVALID");
+  }
+  for (const job of jobs) expandAndCheck(job, context, report);
+  return { problems: report.problems(), unparseable: false };
+}
+
+function syntaxProblem(file: string, error: AgentStackError): Problem {
+  const match = /^(\d+):(\d+): (.*)$/s.exec(error.message);
+  return {
+    file,
+    line: match ? Number(match[1]) : 1,
+    column: match ? Number(match[2]) : 1,
+    severity: "error",
+    message: oneLine(match?.[3] ?? error.message),
+    code: "ASK_INPUT_INVALID",
+  };
+}
+
+function expandAndCheck(job: PipelineJob, context: LintContext, report: Report): void {
+  const result = renderJob(job.job, { config: context.config, podTemplates: context.podTemplates });
+  const step = stepName({ step: job.step, variant: undefined });
+  if (!result.ok) {
+    const { error } = result;
+    if (error instanceof InvalidImagesError) {
+      for (const invalid of error.invalid) {
+        report.add(imageLocation(job, invalid.container), "error", `${step}: ${invalidImageText(invalid)}`, error.code);
+      }
+      return;
+    }
+    report.add(errorLocation(job, error), severityOf(error, context), `${step}: ${result.message}`, error.code);
+    return;
+  }
+  for (const warning of result.warnings) {
+    // The schema check reports unknown fields as errors, where they are written.
+    if (/^unknown field /.test(warning)) continue;
+    report.add(stepPath(job), "warning", `${step}: ${warning}`, "ASK_LINT_EXPANSION_WARNING");
+  }
+  for (const problem of apiServerProblems(result.job)) {
+    report.add(
+      jobPathLocation(job, result.job, problem.path),
+      "error",
+      `${step}: the API server would reject the Job: ${fieldPathText(problem.path)}: ${problem.message}`,
+      "ASK_LINT_API_SERVER",
+    );
+  }
+}
+
+/**
+ * Resource classes are the stack's configuration: without `--config` giving any, lint cannot know
+ * the cluster's, and says so instead of failing the step.
+ */
+function severityOf(error: AgentStackError, context: LintContext): Severity {
+  const { resourceClasses, defaultResourceClassName } = context.config;
+  if (error.code === "ASK_RESOURCE_CLASS" && resourceClasses === undefined && !defaultResourceClassName) {
+    return "warning";
+  }
+  return "error";
+}
+
+/** Problems of one file, located, with one mistake found by several checks reported once. */
+class Report {
+  readonly #file: string;
+  readonly #source: PipelineSource;
+  readonly #problems: Array<Problem & { readonly layer: number }> = [];
+
+  constructor(file: string, source: PipelineSource) {
+    this.#file = file;
+    this.#source = source;
+  }
+
+  add(path: string | readonly PathSegment[], severity: Severity, message: string, code: ErrorCode, at: "value" | "key" = "value"): void {
+    const { line, column } = this.#source.locate(path, at);
+    this.#problems.push({ file: this.#file, line, column, severity, message: oneLine(message), code, layer: layerOf(code) });
+  }
+
+  schema(problem: SchemaProblem): void {
+    const plugin = isPluginDefinition(problem.definition);
+    const code: ErrorCode = !plugin
+      ? "ASK_LINT_PIPELINE_SCHEMA"
+      : problem.kind === "unknown-field"
+        ? "ASK_LINT_UNKNOWN_FIELD"
+        : problem.kind === "field-case"
+          ? "ASK_LINT_FIELD_CASE"
+          : "ASK_LINT_KUBERNETES_SCHEMA";
+    this.add(problem.path, problem.kind === "field-case" ? "warning" : "error", problem.message, code, problem.at);
+  }
+
+  problems(): Problem[] {
+    const byPlace = new Map<string, Array<Problem & { readonly layer: number }>>();
+    for (const problem of this.#problems) {
+      const key = formatPosition(problem);
+      byPlace.set(key, [...(byPlace.get(key) ?? []), problem]);
+    }
+    const kept: Problem[] = [];
+    const seen = new Set<string>();
+    for (const group of byPlace.values()) {
+      // A value the expansion refuses (its code is the job's failure code) needs no schema error too,
+      // and a value the schema refuses no API-server error.
+      const best = Math.min(...group.filter((problem) => problem.severity === "error").map((problem) => problem.layer));
+      for (const { layer, ...problem } of group) {
+        if (problem.severity === "error" && layer > best) continue;
+        const identity = `${problem.line}:${problem.column}:${problem.code}:${problem.severity}:${problem.message}`;
+        if (seen.has(identity)) continue;
+        seen.add(identity);
+        kept.push(problem);
+      }
+    }
+    return sortProblems(kept);
+  }
+}
+
+/**
+ * At one place, the errors of the earliest layer are kept: what fails the job (expansion, upload's
+ * interpolation), then Buildkite's schema, the pipeline's shape, the plugin's schema, the API server.
+ */
+function layerOf(code: ErrorCode): number {
+  switch (code) {
+    case "ASK_LINT_PIPELINE_SCHEMA":
+      return 1;
+    case "ASK_INPUT_INVALID":
+      return 2;
+    case "ASK_LINT_KUBERNETES_SCHEMA":
+    case "ASK_LINT_UNKNOWN_FIELD":
+      return 3;
+    case "ASK_LINT_API_SERVER":
+      return 4;
+    default:
+      return 0;
+  }
+}
