@@ -14,10 +14,19 @@
  * One mistake found by two checks is reported once, by the first that names it best.
  */
 import type { PipelineJob } from "../buildkite/pipeline.ts";
-import { formatPosition, type PathSegment, type PipelineSource, parsePipelineSource } from "../buildkite/pipeline-source.ts";
+import type { InterpolatedPipeline } from "../buildkite/pipeline-interpolation.ts";
+import {
+  formatPosition,
+  type PathSegment,
+  type PipelineSource,
+  parsePath,
+  parsePipelineSource,
+} from "../buildkite/pipeline-source.ts";
 import type { Config } from "../config/types.ts";
 import { type AgentStackError, type ErrorCode, isAgentStackError } from "../errors.ts";
-import { InvalidImagesError, invalidImageText } from "../expand/image-checks.ts";
+import { type InvalidImage, InvalidImagesError, invalidImageText } from "../expand/image-checks.ts";
+import type { Job } from "../generated/k8s-types.ts";
+import { parseImageReference } from "../images/reference.ts";
 import type { PodTemplateResolver } from "../expand/index.ts";
 import { errorLocation, imageLocation, jobPathLocation, stepPath } from "../render/locations.ts";
 import { interpolatedDocument, jobsOfDocument, type PipelineJobsOptions, stepName } from "../render/pipeline-jobs.ts";
@@ -49,16 +58,16 @@ export function lintPipeline(file: string, text: string, context: LintContext): 
     if (!isAgentStackError(error, "ASK_INPUT_INVALID")) throw error;
     return { problems: [syntaxProblem(file, error)], unparseable: true };
   }
-  const report = new Report(file, source);
   const options: PipelineJobsOptions = {
     file,
     interpolate: context.interpolate,
     defaultAgentQueryRules: context.config.tags,
     ...(context.env === undefined ? {} : { env: context.env }),
   };
-  const { document, problems: interpolation } = interpolatedDocument(source, options);
+  const { document, problems: interpolation, renamedKeys } = interpolatedDocument(source, options);
+  const report = new Report(file, source, renamedKeys);
   for (const problem of interpolation) {
-    report.add(problem.path, "error", problem.message, "ASK_PIPELINE_INTERPOLATION");
+    report.add(problem.path, "error", problem.message, "ASK_PIPELINE_INTERPOLATION", problem.key ? "key" : "value");
   }
   for (const problem of pipelineSchemaProblems(document)) report.schema(problem);
   let jobs: PipelineJob[] = [];
@@ -103,6 +112,14 @@ function expandAndCheck(job: PipelineJob, context: LintContext, report: Report):
     if (/^unknown field /.test(warning)) continue;
     report.add(stepPath(job), "warning", `${step}: ${warning}`, "ASK_LINT_EXPANSION_WARNING");
   }
+  for (const invalid of unpullableImages(result.job)) {
+    report.add(
+      imageLocation(job, invalid.container),
+      "error",
+      `${step}: ${invalidImageText(invalid)}: the kubelet would refuse to pull it (InvalidImageName)`,
+      "ASK_IMAGE_REFERENCE",
+    );
+  }
   for (const problem of apiServerProblems(result.job)) {
     report.add(
       jobPathLocation(job, result.job, problem.path),
@@ -111,6 +128,19 @@ function expandAndCheck(job: PipelineJob, context: LintContext, report: Report):
       "ASK_LINT_API_SERVER",
     );
   }
+}
+
+/**
+ * The expansion checks images before patches and the step's `image` attribute apply (as upstream
+ * does); an image they bring is checked here, in the Job as it would be created.
+ */
+function unpullableImages(job: Job): InvalidImage[] {
+  const spec = job.spec?.template?.spec;
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].flatMap((container) => {
+    const image = container.image ?? "";
+    const parsed = parseImageReference(image);
+    return parsed.ok ? [] : [{ container: container.name, image, error: parsed.error }];
+  });
 }
 
 /**
@@ -129,16 +159,31 @@ function severityOf(error: AgentStackError, context: LintContext): Severity {
 class Report {
   readonly #file: string;
   readonly #source: PipelineSource;
+  readonly #renamed: ReadonlyArray<{ readonly interpolated: PathSegment[]; readonly written: PathSegment[] }>;
   readonly #problems: Array<Problem & { readonly layer: number }> = [];
 
-  constructor(file: string, source: PipelineSource) {
+  constructor(file: string, source: PipelineSource, renamedKeys: InterpolatedPipeline["renamedKeys"]) {
     this.#file = file;
     this.#source = source;
+    this.#renamed = renamedKeys
+      .map((renamed) => ({ interpolated: parsePath(renamed.interpolated), written: parsePath(renamed.written) }))
+      .sort((a, b) => a.interpolated.length - b.interpolated.length);
   }
 
   add(path: string | readonly PathSegment[], severity: Severity, message: string, code: ErrorCode, at: "value" | "key" = "value"): void {
-    const { line, column } = this.#source.locate(path, at);
+    const { line, column } = this.#source.locate(this.#written(typeof path === "string" ? parsePath(path) : path), at);
     this.#problems.push({ file: this.#file, line, column, severity, message: oneLine(message), code, layer: layerOf(code) });
+  }
+
+  /** A path in the interpolated document, with the keys interpolation changed as they are written. */
+  #written(path: readonly PathSegment[]): readonly PathSegment[] {
+    let result = path;
+    for (const { interpolated, written } of this.#renamed) {
+      if (interpolated.length <= result.length && interpolated.every((segment, index) => result[index] === segment)) {
+        result = [...written, ...result.slice(interpolated.length)];
+      }
+    }
+    return result;
   }
 
   schema(problem: SchemaProblem): void {
@@ -167,7 +212,9 @@ class Report {
       const best = Math.min(...group.filter((problem) => problem.severity === "error").map((problem) => problem.layer));
       for (const { layer, ...problem } of group) {
         if (problem.severity === "error" && layer > best) continue;
-        const identity = `${problem.line}:${problem.column}:${problem.code}:${problem.severity}:${problem.message}`;
+        // The API server refuses a value once per place however many containers or objects have it.
+        const what = problem.code === "ASK_LINT_API_SERVER" ? "" : problem.message;
+        const identity = `${problem.line}:${problem.column}:${problem.code}:${problem.severity}:${what}`;
         if (seen.has(identity)) continue;
         seen.add(identity);
         kept.push(problem);

@@ -14,7 +14,7 @@ import { type PathSegment, parsePath } from "../buildkite/pipeline-source.ts";
 import type { StepPlugin } from "../buildkite/step-plugins.ts";
 import type { AgentStackError } from "../errors.ts";
 import { InvalidImagesError } from "../expand/image-checks.ts";
-import { commandContainerName, sidecarName } from "../expand/names.ts";
+import { COPY_AGENT_CONTAINER, commandContainerName, IMAGE_CHECK_PREFIX, sidecarName } from "../expand/names.ts";
 import type { Job } from "../generated/k8s-types.ts";
 
 type Path = readonly PathSegment[];
@@ -62,12 +62,24 @@ export function jobPathLocation(job: PipelineJob, expanded: Job, path: Path): Pa
   const spec = expanded.spec?.template?.spec;
   if (a === "spec" && b === "template" && c === "spec" && spec !== undefined) {
     if ((list === "containers" || list === "initContainers") && typeof index === "number") {
-      const container = spec[list]?.[index] as unknown as Record<string, unknown> | undefined;
+      const containers = (spec[list] ?? []) as unknown as Array<Record<string, unknown>>;
+      let container = containers[index];
       if (container === undefined) return pluginOrStep(job);
-      const source = containerSource(job, list, String(container.name));
+      // An image check runs another container's image with its pull policy: point at that container.
+      if (typeof container.name === "string" && container.name.startsWith(IMAGE_CHECK_PREFIX)) {
+        const checked = spec.containers.find((candidate) => candidate.image === container?.image);
+        if (checked !== undefined) {
+          return jobPathLocation(job, expanded, ["spec", "template", "spec", "containers", spec.containers.indexOf(checked), ...rest]);
+        }
+      }
+      const source = containerSource(job, list, typeof container.name === "string" ? container.name : "", {
+        index,
+        stackInitContainers: containers.findIndex((candidate) => !isStackInitContainer(candidate.name)),
+      });
       const matched = source === undefined ? [] : matchedPath(source.value, container, rest);
       // A mount the source entry does not have came from the plugin's shared lists.
       const complete = source !== undefined && matched.length === rest.length;
+      container = container as Record<string, unknown>;
       const shared = complete ? undefined : sharedSource(job, container, rest);
       if (shared !== undefined) return shared;
       return source === undefined ? pluginOrStep(job) : [...source.path, ...matched];
@@ -126,7 +138,12 @@ function containerSource(
   job: PipelineJob,
   list: "containers" | "initContainers",
   name: string,
+  place?: { readonly index: number; readonly stackInitContainers: number },
 ): ContainerSource | undefined {
+  if (place !== undefined) {
+    const placed = containerAtPlace(job, list, name, place);
+    if (placed !== undefined) return placed;
+  }
   for (const plugin of kubernetesPlugins(job).reverse()) {
     const base = parsePath(plugin.configPath);
     const candidates: Array<readonly [field: string[], defaultName: ((index: number) => string) | undefined]> =
@@ -151,6 +168,41 @@ function containerSource(
     }
   }
   return undefined;
+}
+
+/**
+ * The source of the container at `index` of the expanded pod by its place, which names cannot tell
+ * when they repeat or are missing: command containers keep the order of `podSpec.containers`; init
+ * containers are the stack's, then the pod spec's, then the sidecars.
+ */
+function containerAtPlace(
+  job: PipelineJob,
+  list: "containers" | "initContainers",
+  name: string,
+  place: { readonly index: number; readonly stackInitContainers: number },
+): ContainerSource | undefined {
+  const plugin = kubernetesPlugins(job).findLast((candidate) => hasField(candidate.config, "podSpec") || hasField(candidate.config, "sidecars"));
+  if (plugin === undefined) return undefined;
+  const base = parsePath(plugin.configPath);
+  const fromList = (fields: string[], at: number, defaultName: (index: number) => string | undefined) => {
+    const found = entryAt(plugin.config, fields);
+    if (found === undefined || !Array.isArray(found.value) || at < 0 || at >= found.value.length) return undefined;
+    const entry = found.value[at];
+    const own = fieldValue(entry, "name");
+    const matches = own === name || ((own === undefined || own === "") && (name === "" || defaultName(at) === name));
+    return matches ? { path: [...base, ...found.path, at], value: entry, list } : undefined;
+  };
+  if (list === "containers") return fromList(["podSpec", "containers"], place.index, commandContainerName);
+  const own = entryAt(plugin.config, ["podSpec", "initContainers"]);
+  const ownCount = own !== undefined && Array.isArray(own.value) ? own.value.length : 0;
+  const at = place.index - Math.max(place.stackInitContainers, 0);
+  return at < ownCount
+    ? fromList(["podSpec", "initContainers"], at, () => undefined)
+    : fromList(["sidecars"], at - ownCount, sidecarName);
+}
+
+function isStackInitContainer(name: unknown): boolean {
+  return name === COPY_AGENT_CONTAINER || (typeof name === "string" && name.startsWith(IMAGE_CHECK_PREFIX));
 }
 
 /**
