@@ -73,7 +73,7 @@ export function pipelineJsonSchema(
   const k8s = new KubernetesDefinitions(kubernetes);
   for (const name of plugin.kubernetesReferences) k8s.reach(name, false);
   k8s.reach(POD_SPEC, true);
-  Object.assign(definitions, k8s.definitions());
+  Object.assign(definitions, k8s.definitions(), DIRECTIVE_DEFINITIONS);
   const { $schema, title: _title, definitions: _definitions, ...root } = buildkite;
   return {
     $schema,
@@ -285,27 +285,46 @@ class KubernetesDefinitions {
   }
 }
 
-const DIRECTIVES: Readonly<Record<string, JsonSchema>> = {
-  $patch: {
+/**
+ * A pipeline that `buildkite-agent pipeline upload` interpolates must write a directive with `$$`
+ * (`$$patch`), which the upload turns into `$patch`; one uploaded with `--no-interpolation` writes
+ * `$patch`. The editor's schema accepts both. Each directive is defined once and referred to.
+ */
+const UPLOAD_NOTE = " Write $$ for $ in a pipeline that pipeline upload interpolates.";
+const DIRECTIVE_PREFIX = "strategic-merge-patch.";
+
+const DIRECTIVE_DEFINITIONS: Readonly<Record<string, JsonSchema>> = {
+  [`${DIRECTIVE_PREFIX}patch`]: {
     enum: ["replace", "merge", "delete"],
-    description: "Strategic merge patch directive: replace this object, merge it (the default) or delete it.",
+    description: `Strategic merge patch directive: replace this object, merge it (the default) or delete it.${UPLOAD_NOTE}`,
   },
-  $retainKeys: {
+  [`${DIRECTIVE_PREFIX}retainKeys`]: {
     type: "array",
     items: { type: "string" },
-    description: "Strategic merge patch directive: the fields to keep; the others are cleared.",
+    description: `Strategic merge patch directive: the fields to keep; the others are cleared.${UPLOAD_NOTE}`,
+  },
+  [`${DIRECTIVE_PREFIX}setElementOrder`]: {
+    type: "array",
+    description: `Strategic merge patch directive: the order of the merged list's items.${UPLOAD_NOTE}`,
+  },
+  [`${DIRECTIVE_PREFIX}deleteFromPrimitiveList`]: {
+    type: "array",
+    description: `Strategic merge patch directive: values to remove from a list of scalars.${UPLOAD_NOTE}`,
   },
 };
 
+const directive = (name: string): JsonSchema => ({ $ref: `#/definitions/${DIRECTIVE_PREFIX}${name}` });
+
+const DIRECTIVES: Readonly<Record<string, JsonSchema>> = {
+  $patch: directive("patch"),
+  $$patch: directive("patch"),
+  $retainKeys: directive("retainKeys"),
+  $$retainKeys: directive("retainKeys"),
+};
+
 const LIST_DIRECTIVES: Readonly<Record<string, JsonSchema>> = {
-  "^\\$setElementOrder/": {
-    type: "array",
-    description: "Strategic merge patch directive: the order of the merged list's items.",
-  },
-  "^\\$deleteFromPrimitiveList/": {
-    type: "array",
-    description: "Strategic merge patch directive: values to remove from a list of scalars.",
-  },
+  "^\\$\\$?setElementOrder/": directive("setElementOrder"),
+  "^\\$\\$?deleteFromPrimitiveList/": directive("deleteFromPrimitiveList"),
 };
 
 /** The schema, or null. */
