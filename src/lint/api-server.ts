@@ -60,7 +60,8 @@ function podSpecProblems(spec: PodSpec): ApiServerProblem[] {
     }
   });
   const seenContainers = new Set<string>();
-  for (const list of ["initContainers", "containers"] as const) {
+  // As kube-apiserver: containers first, then init containers checked against their names too.
+  for (const list of ["containers", "initContainers"] as const) {
     (spec[list] ?? []).forEach((container, index) => {
       const at = [...POD_SPEC, list, index];
       problems.push(...uniqueName(container.name, [...at, "name"], seenContainers));

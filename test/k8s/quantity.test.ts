@@ -48,6 +48,8 @@ test.each([
   ["1E-3", 0.001],
   ["500u", 0.0005],
   ["+1.5Ki", 1536],
+  ["1E", 1e18],
+  ["2Ei", 2 * 2 ** 60],
 ])("%s has the value %d", (text, value) => {
   expect(quantityValue(text)).toBeCloseTo(value, 9);
 });
@@ -56,4 +58,7 @@ test("orders quantities written with different suffixes", () => {
   expect((quantityValue("50m") as number) < (quantityValue("0.1") as number)).toBe(true);
   expect((quantityValue("32Mi") as number) < (quantityValue("64M") as number)).toBe(true);
   expect(quantityValue("1gi")).toBeUndefined();
+  // Requests are compared with limits by value: 1Gi is more than 1000Mi, less than 1100M.
+  expect((quantityValue("1Gi") as number) > (quantityValue("1000Mi") as number)).toBe(true);
+  expect((quantityValue("1Gi") as number) < (quantityValue("1100M") as number)).toBe(true);
 });
