@@ -9,7 +9,13 @@ import { formatHelp } from "../src/config/help.ts";
 import { lintPipeline } from "../src/lint/index.ts";
 import { formatJson, formatText, type Problem } from "../src/lint/problem.ts";
 import type { CommandIo } from "./io.ts";
-import { envFlags, loadPipelineCommandConfig, PIPELINE_FLAGS, podTemplateFiles, usage } from "./pipeline-flags.ts";
+import {
+  envFlags,
+  loadPipelineCommandConfig,
+  PIPELINE_FLAGS,
+  podTemplateFiles,
+  usage,
+} from "./pipeline-flags.ts";
 
 export const LINT_FLAGS = [
   ...PIPELINE_FLAGS,
@@ -19,7 +25,8 @@ export const LINT_FLAGS = [
     type: "string",
     values: ["text", "json"],
     default: "text",
-    description: "text: FILE:LINE:COL: severity: message (CODE), one per line; json: an array of the same fields",
+    description:
+      "text: FILE:LINE:COL: severity: message (CODE), one per line; json: an array of the same fields",
   },
 ] as const satisfies readonly CommandFlag[];
 
@@ -52,7 +59,9 @@ export function lintCommand(args: readonly string[], io: CommandIo): number {
     try {
       text = io.readInput(file);
     } catch (error) {
-      io.stderr(`agent-stack-k8s lint: ${file}: cannot read it: ${(error as Error).message} (ASK_INPUT_UNREADABLE)\n`);
+      io.stderr(
+        `agent-stack-k8s lint: ${file}: cannot read it: ${(error as Error).message} (ASK_INPUT_UNREADABLE)\n`,
+      );
       unusable = true;
       continue;
     }

@@ -83,7 +83,9 @@ export async function main(argv: readonly string[], io: CommandIo = processIo())
  */
 export function commandErrorText(command: string, error: AgentStackError): string {
   const problems = error instanceof ConfigError ? error.problems : [error];
-  return problems.map((problem) => `agent-stack-k8s ${command}: ${problem.message} (${problem.code})\n`).join("");
+  return problems
+    .map((problem) => `agent-stack-k8s ${command}: ${problem.message} (${problem.code})\n`)
+    .join("");
 }
 
 function versionCommand(args: readonly string[], io: CommandIo): number {

@@ -28,7 +28,8 @@ export const PIPELINE_FLAGS = [
   {
     name: "no-interpolation",
     type: "bool",
-    description: "leave $VAR in the pipeline as written, as buildkite-agent pipeline upload --no-interpolation does",
+    description:
+      "leave $VAR in the pipeline as written, as buildkite-agent pipeline upload --no-interpolation does",
   },
 ] as const satisfies readonly CommandFlag[];
 
@@ -58,7 +59,11 @@ export function loadPipelineCommandConfig<const Flags extends readonly CommandFl
  * `-f pipeline.yml` is `--config pipeline.yml` here, as in the upstream controller; `--file` is no flag
  * at all. Both are what upstream's `lint -f FILE` taught, so they get a pointed message.
  */
-function withPipelineHint(command: "render" | "lint", args: readonly string[], error: ConfigError): AgentStackError {
+function withPipelineHint(
+  command: "render" | "lint",
+  args: readonly string[],
+  error: ConfigError,
+): AgentStackError {
   const how = command === "render" ? "--pipeline FILE" : "the file as an argument: agent-stack-k8s lint FILE";
   if (error.problems.some((problem) => problem.path === "--file")) {
     return usage(command, `--file is not a flag of ${command}: give the pipeline with ${how}`);

@@ -17,7 +17,13 @@ import { errorLocation, stepPath } from "../src/render/locations.ts";
 import { fileLocation, interpolatedDocument, jobsOfDocument, stepName } from "../src/render/pipeline-jobs.ts";
 import { renderJob } from "../src/render/render-job.ts";
 import { type CommandIo, formatObjects, type OutputFormat, readInput } from "./io.ts";
-import { envFlags, loadPipelineCommandConfig, PIPELINE_FLAGS, podTemplateFiles, usage } from "./pipeline-flags.ts";
+import {
+  envFlags,
+  loadPipelineCommandConfig,
+  PIPELINE_FLAGS,
+  podTemplateFiles,
+  usage,
+} from "./pipeline-flags.ts";
 
 export const RENDER_FLAGS = [
   {
@@ -76,7 +82,10 @@ export function renderCommand(args: readonly string[], io: CommandIo): number {
   const { flags, config } = loaded;
   const [extra] = loaded.positionals;
   if (extra !== undefined) {
-    const hint = flags.job === undefined && flags.pipeline === undefined ? `; a pipeline is given with --pipeline ${extra}` : "";
+    const hint =
+      flags.job === undefined && flags.pipeline === undefined
+        ? `; a pipeline is given with --pipeline ${extra}`
+        : "";
     usage("render", `unexpected argument ${JSON.stringify(extra)}${hint}`);
   }
   if ((flags.job === undefined) === (flags.pipeline === undefined)) {
@@ -119,7 +128,8 @@ function renderAll(
       );
       continue;
     }
-    for (const warning of result.warnings) io.stderr(`${input.where()}: warning: ${input.name}: ${warning}\n`);
+    for (const warning of result.warnings)
+      io.stderr(`${input.where()}: warning: ${input.name}: ${warning}\n`);
     rendered.push(result.job);
   }
   if (failed > 0) {
@@ -145,7 +155,9 @@ function pipelineInputs(
   const jobOptions = { file: path, defaultAgentQueryRules: config.tags, ...options };
   const { document, problems } = interpolatedDocument(source, jobOptions);
   if (problems.length > 0) {
-    const lines = problems.map((problem) => `${fileLocation(path, source.locate(problem.path))}: ${problem.message}`);
+    const lines = problems.map(
+      (problem) => `${fileLocation(path, source.locate(problem.path))}: ${problem.message}`,
+    );
     throw new AgentStackError(
       "ASK_PIPELINE_INTERPOLATION",
       `${path} cannot be interpolated as buildkite-agent pipeline upload would (write $$ for a literal $, or use --no-interpolation): ${lines.join("; ")}`,
@@ -159,7 +171,8 @@ function pipelineInput(file: string, source: PipelineSource, job: PipelineJob): 
   return {
     job: job.job,
     name: stepName(job),
-    where: (error) => fileLocation(file, source.locate(error === undefined ? stepPath(job) : errorLocation(job, error))),
+    where: (error) =>
+      fileLocation(file, source.locate(error === undefined ? stepPath(job) : errorLocation(job, error))),
   };
 }
 

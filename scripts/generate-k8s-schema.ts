@@ -15,7 +15,11 @@ import type {
   ScalarKind,
   SchemaTable,
 } from "../src/k8s/schema-types.ts";
-import { pipelineJsonSchema, renderPipelineSchema, type SwaggerSchema as PipelineSwagger } from "./pipeline-schema.ts";
+import {
+  type SwaggerSchema as PipelineSwagger,
+  pipelineJsonSchema,
+  renderPipelineSchema,
+} from "./pipeline-schema.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SWAGGER = join(ROOT, "reference/kubernetes/swagger.json.gz");
@@ -219,7 +223,9 @@ export function generatedFiles(): Array<{ path: string; content: string }> {
     { path: TYPES_OUTPUT, content: renderTypes(table) },
     {
       path: PIPELINE_SCHEMA_OUTPUT,
-      content: renderPipelineSchema(pipelineJsonSchema(buildkite, definitions as Record<string, PipelineSwagger>)),
+      content: renderPipelineSchema(
+        pipelineJsonSchema(buildkite, definitions as Record<string, PipelineSwagger>),
+      ),
     },
   ];
 }

@@ -135,7 +135,11 @@ class PluginDefinitions {
   definitions(): Record<string, JsonSchema> {
     const result: Record<string, JsonSchema> = {};
     const done = new Set<string>();
-    for (let pending = [...this.#names]; pending.length > 0; pending = [...this.#names].filter((n) => !done.has(n))) {
+    for (
+      let pending = [...this.#names];
+      pending.length > 0;
+      pending = [...this.#names].filter((n) => !done.has(n))
+    ) {
       for (const typeName of pending) {
         done.add(typeName);
         result[pluginName(typeName)] = this.#definition(typeName);
@@ -170,7 +174,8 @@ class PluginDefinitions {
   #field(type: FieldType, typeName: string, field: string): JsonSchema {
     switch (type.kind) {
       case "object":
-        if (typeName === PLUGIN_TYPE && field === "sidecars") return { $ref: `#/definitions/${UNNAMED_CONTAINER}` };
+        if (typeName === PLUGIN_TYPE && field === "sidecars")
+          return { $ref: `#/definitions/${UNNAMED_CONTAINER}` };
         return { $ref: this.reference(type.ref) };
       case "array":
         return { type: "array", items: this.#field(type.items, typeName, field) };
@@ -205,7 +210,10 @@ class KubernetesDefinitions {
 
   reach(name: string, patch: boolean): string {
     const defined = `${patch ? PATCH_PREFIX : ""}${name}`;
-    if (!(defined in this.#result) && !this.#pending.some((entry) => entry.name === name && entry.patch === patch)) {
+    if (
+      !(defined in this.#result) &&
+      !this.#pending.some((entry) => entry.name === name && entry.patch === patch)
+    ) {
       this.#pending.push({ name, patch });
     }
     return `#/definitions/${defined}`;
@@ -230,7 +238,9 @@ class KubernetesDefinitions {
     const definition = this.#openApi[name];
     if (definition === undefined) throw new Error(`the OpenAPI document has no ${name}`);
     const properties: Record<string, JsonSchema> = {};
-    for (const [field, schema] of Object.entries(definition.properties ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const [field, schema] of Object.entries(definition.properties ?? {}).sort(([a], [b]) =>
+      a < b ? -1 : 1,
+    )) {
       let converted = this.#property(schema, patch);
       if (name === POD_SPEC && field === "containers" && !patch) {
         converted = { type: "array", items: { $ref: this.reach(UNNAMED_CONTAINER, false) } };
@@ -243,7 +253,9 @@ class KubernetesDefinitions {
     if (definition.description) result.description = definition.description;
     result.properties = patch ? { ...properties, ...DIRECTIVES } : properties;
     if (patch) result.patternProperties = LIST_DIRECTIVES;
-    const required = (definition.required ?? []).filter((field) => !(name === POD_SPEC && field === "containers"));
+    const required = (definition.required ?? []).filter(
+      (field) => !(name === POD_SPEC && field === "containers"),
+    );
     if (!patch && required.length > 0) result.required = required;
     result.additionalProperties = false;
     return result;

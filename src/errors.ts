@@ -29,7 +29,7 @@ export const ERRORS = {
   ASK_PIPELINE_INTERPOLATION: {
     stage: "cli",
     summary:
-      "a `$` in a pipeline cannot be interpolated, so `buildkite-agent pipeline upload` would fail (`$1`, `${VAR?}` unset…); write `$$` for a literal `$`",
+      "a `$` in a pipeline cannot be interpolated, so `buildkite-agent pipeline upload` would fail (`$1`, a required variable unset…), or eats a patch directive (`$patch`); write `$$` for a literal `$`",
   },
 
   // Findings of `lint` (exit status 1; warnings only with --strict).

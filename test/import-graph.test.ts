@@ -23,7 +23,9 @@ function staticGraph(entry: string): { files: Set<string>; packages: Set<string>
       if (specifier.startsWith(".")) {
         if (specifier.endsWith(".ts")) pending.push(join(dirname(file), specifier));
       } else if (!specifier.startsWith("node:")) {
-        packages.add(specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!);
+        packages.add(
+          specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0]!,
+        );
       }
     }
   }
@@ -32,10 +34,13 @@ function staticGraph(entry: string): { files: Set<string>; packages: Set<string>
 
 const HEAVY = ["@kubernetes/client-node", "fastify", "prom-client", "ajv"];
 
-test.each(["cli/lint.ts", "cli/schema.ts", "cli/render.ts"])("%s loads none of the heavy packages", (entry) => {
-  const { packages } = staticGraph(entry);
-  expect([...packages].filter((name) => HEAVY.includes(name))).toEqual([]);
-});
+test.each(["cli/lint.ts", "cli/schema.ts", "cli/render.ts"])(
+  "%s loads none of the heavy packages",
+  (entry) => {
+    const { packages } = staticGraph(entry);
+    expect([...packages].filter((name) => HEAVY.includes(name))).toEqual([]);
+  },
+);
 
 test.each(["webhook/command.ts", "launcher/command.ts"])("%s does not load lint", (entry) => {
   const { files, packages } = staticGraph(entry);
@@ -45,7 +50,11 @@ test.each(["webhook/command.ts", "launcher/command.ts"])("%s does not load lint"
 
 test("main.ts loads lint and schema only when they run", () => {
   const { files } = staticGraph("cli/main.ts");
-  expect([...files].filter((file) => file === "cli/lint.ts" || file === "cli/schema.ts" || file.startsWith("src/lint/"))).toEqual([]);
+  expect(
+    [...files].filter(
+      (file) => file === "cli/lint.ts" || file === "cli/schema.ts" || file.startsWith("src/lint/"),
+    ),
+  ).toEqual([]);
 });
 
 test("the walk sees what a command loads (the webhook loads fastify and the Kubernetes client)", () => {

@@ -28,7 +28,11 @@ type Item = { readonly text: string } | { readonly expansion: Expansion };
 
 type Expansion =
   | { readonly kind: "value"; readonly name: string }
-  | { readonly kind: "emptyDefault" | "unsetDefault" | "required"; readonly name: string; readonly word: Item[] }
+  | {
+      readonly kind: "emptyDefault" | "unsetDefault" | "required";
+      readonly name: string;
+      readonly word: Item[];
+    }
   | { readonly kind: "substring"; readonly name: string; readonly offset: number; readonly length?: number }
   | { readonly kind: "remove"; readonly name: string; readonly operator: string; readonly pattern: string };
 
@@ -141,7 +145,9 @@ class Parser {
         items.push({ expansion: this.#expansion() });
       } else {
         this.#position += char.length;
-        items.push({ text: char + this.#scanUntil((next) => next === "$" || next === "\\" || stop.includes(next)) });
+        items.push({
+          text: char + this.#scanUntil((next) => next === "$" || next === "\\" || stop.includes(next)),
+        });
       }
     }
   }
@@ -182,10 +188,16 @@ class Parser {
   }
 
   #substring(name: string): Expansion {
-    const offset = goAtoi(this.#scanUntil((next) => next === ":" || next === "}"), "offset");
+    const offset = goAtoi(
+      this.#scanUntil((next) => next === ":" || next === "}"),
+      "offset",
+    );
     if (this.#peek() !== ":") return { kind: "substring", name, offset };
     this.#position += 1;
-    const length = goAtoi(this.#scanUntil((next) => next === "}"), "length");
+    const length = goAtoi(
+      this.#scanUntil((next) => next === "}"),
+      "length",
+    );
     return { kind: "substring", name, offset, length };
   }
 

@@ -195,7 +195,9 @@ function stepJobs(
 
 /** `os=linux, arch=arm64`, or the value alone for a list matrix. */
 function matrixText(combination: MatrixCombination): string {
-  return [...combination].map(([dimension, value]) => (dimension === "" ? value : `${dimension}=${value}`)).join(", ");
+  return [...combination]
+    .map(([dimension, value]) => (dimension === "" ? value : `${dimension}=${value}`))
+    .join(", ");
 }
 
 function commandJob(

@@ -215,8 +215,7 @@ export const CONFIG_KEYS = [
     type: { kind: "int", default: 1, min: 1, max: 20 },
     usedBy: LAUNCHER,
     since: "v0.26.0",
-    description:
-      "most pages of the scheduled-jobs query per poll",
+    description: "most pages of the scheduled-jobs query per poll",
   },
   {
     key: "poll-interval",
@@ -245,8 +244,7 @@ export const CONFIG_KEYS = [
     type: { kind: "bool", default: false },
     usedBy: LAUNCHER,
     since: "v0.26.0",
-    description:
-      "clustered mode: skip polling while the cluster queue's dispatch is paused",
+    description: "clustered mode: skip polling while the cluster queue's dispatch is paused",
   },
   {
     key: "http-timeout",
@@ -315,8 +313,7 @@ export const CONFIG_KEYS = [
     floor: { below: 1, becomes: 5 },
     usedBy: LAUNCHER,
     since: "v0.26.0",
-    description:
-      "parallel workers creating the Jobs of one poll; 0 or less means 5",
+    description: "parallel workers creating the Jobs of one poll; 0 or less means 5",
   },
   {
     key: "image-pull-backoff-grace-period",
@@ -435,8 +432,7 @@ export const CONFIG_KEYS = [
     usedBy: EXPANSION,
     requiredBy: EXPANSION,
     since: "v0.26.0",
-    description:
-      "agent image, also of checkout, copy-agent and the default command container",
+    description: "agent image, also of checkout, copy-agent and the default command container",
   },
   {
     key: "job-ttl",
@@ -528,8 +524,7 @@ export const CONFIG_KEYS = [
     type: { kind: "string", default: "" },
     usedBy: EXPANSION,
     since: "HEAD",
-    description:
-      "resource class of jobs without a resource_class tag; must be one of resource-classes",
+    description: "resource class of jobs without a resource_class tag; must be one of resource-classes",
   },
   {
     key: "additional-redacted-vars",

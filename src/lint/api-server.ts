@@ -7,8 +7,8 @@
  * Problems are kube-apiserver's own words at the field's path in the Job.
  */
 import type { PathSegment } from "../buildkite/pipeline-source.ts";
-import type { Container, Job, PodSpec } from "../generated/k8s-types.ts";
 import { K8S_SCHEMA } from "../generated/k8s-schema.ts";
+import type { Container, Job, PodSpec } from "../generated/k8s-types.ts";
 import { enumOf } from "../k8s/enums.ts";
 import { isDnsLabel, isLabelValue, isQualifiedName } from "../k8s/names.ts";
 import { quantityText, quantityValue } from "../k8s/quantity.ts";
@@ -53,7 +53,9 @@ function podSpecProblems(spec: PodSpec): ApiServerProblem[] {
   volumes.forEach((volume, index) => {
     const at = [...POD_SPEC, "volumes", index];
     problems.push(...uniqueName(volume.name, [...at, "name"], seenVolumes));
-    const present = VOLUME_SOURCES.filter((source) => (volume as unknown as Record<string, unknown>)[source] != null);
+    const present = VOLUME_SOURCES.filter(
+      (source) => (volume as unknown as Record<string, unknown>)[source] != null,
+    );
     if (present.length === 0) problems.push(required(at, "must specify a volume type"));
     for (const extra of present.slice(1)) {
       problems.push({ path: [...at, extra], message: "Forbidden: may not specify more than 1 volume type" });
@@ -72,12 +74,18 @@ function podSpecProblems(spec: PodSpec): ApiServerProblem[] {
   return problems;
 }
 
-function containerProblems(container: Container, at: Path, volumes: ReadonlySet<string>, init: boolean): ApiServerProblem[] {
+function containerProblems(
+  container: Container,
+  at: Path,
+  volumes: ReadonlySet<string>,
+  init: boolean,
+): ApiServerProblem[] {
   const problems: ApiServerProblem[] = [];
   for (const field of ["imagePullPolicy", "terminationMessagePolicy"] as const) {
     const value = container[field];
     const allowed = enumOf("io.k8s.api.core.v1.Container", field) ?? [];
-    if (value !== undefined && value !== "" && !allowed.includes(value)) problems.push(unsupported([...at, field], value, allowed));
+    if (value !== undefined && value !== "" && !allowed.includes(value))
+      problems.push(unsupported([...at, field], value, allowed));
   }
   if (init && container.restartPolicy !== undefined && container.restartPolicy !== "Always") {
     problems.push(unsupported([...at, "restartPolicy"], container.restartPolicy, ["Always"]));
@@ -85,32 +93,55 @@ function containerProblems(container: Container, at: Path, volumes: ReadonlySet<
   const mountPaths = new Set<string>();
   (container.volumeMounts ?? []).forEach((mount, index) => {
     const mountAt = [...at, "volumeMounts", index];
-    if (!volumes.has(mount.name)) problems.push({ path: [...mountAt, "name"], message: `Not found: ${JSON.stringify(mount.name)}` });
+    if (!volumes.has(mount.name))
+      problems.push({ path: [...mountAt, "name"], message: `Not found: ${JSON.stringify(mount.name)}` });
     if (!mount.mountPath) problems.push(required([...mountAt, "mountPath"]));
-    else if (mountPaths.has(mount.mountPath)) problems.push(invalid([...mountAt, "mountPath"], mount.mountPath, "must be unique"));
+    else if (mountPaths.has(mount.mountPath))
+      problems.push(invalid([...mountAt, "mountPath"], mount.mountPath, "must be unique"));
     mountPaths.add(mount.mountPath);
   });
   (container.env ?? []).forEach((env, index) => {
     const envAt = [...at, "env", index];
     if (!env.name) problems.push(required([...envAt, "name"]));
     else if (!ENV_VAR_NAME.test(env.name)) {
-      problems.push(invalid([...envAt, "name"], env.name, "a valid environment variable name must consist only of printable ASCII characters other than '='"));
+      problems.push(
+        invalid(
+          [...envAt, "name"],
+          env.name,
+          "a valid environment variable name must consist only of printable ASCII characters other than '='",
+        ),
+      );
     }
     if (env.valueFrom != null) {
-      if (env.value) problems.push(invalid([...envAt, "valueFrom"], "", "may not be specified when `value` is not empty"));
-      problems.push(...exactlyOne(env.valueFrom as unknown as Record<string, unknown>, ENV_VALUE_SOURCES, [...envAt, "valueFrom"]));
+      if (env.value)
+        problems.push(invalid([...envAt, "valueFrom"], "", "may not be specified when `value` is not empty"));
+      problems.push(
+        ...exactlyOne(env.valueFrom as unknown as Record<string, unknown>, ENV_VALUE_SOURCES, [
+          ...envAt,
+          "valueFrom",
+        ]),
+      );
     }
   });
   (container.envFrom ?? []).forEach((source, index) => {
-    problems.push(...exactlyOne(source as unknown as Record<string, unknown>, ENV_FROM_SOURCES, [...at, "envFrom", index]));
+    problems.push(
+      ...exactlyOne(source as unknown as Record<string, unknown>, ENV_FROM_SOURCES, [
+        ...at,
+        "envFrom",
+        index,
+      ]),
+    );
   });
   (container.ports ?? []).forEach((port, index) => {
     const portAt = [...at, "ports", index];
     if (!(port.containerPort >= 1 && port.containerPort <= 65535)) {
-      problems.push(invalid([...portAt, "containerPort"], port.containerPort, "must be between 1 and 65535, inclusive"));
+      problems.push(
+        invalid([...portAt, "containerPort"], port.containerPort, "must be between 1 and 65535, inclusive"),
+      );
     }
     const protocols = enumOf("io.k8s.api.core.v1.ContainerPort", "protocol") ?? [];
-    if (port.protocol !== undefined && !protocols.includes(port.protocol)) problems.push(unsupported([...portAt, "protocol"], port.protocol, protocols));
+    if (port.protocol !== undefined && !protocols.includes(port.protocol))
+      problems.push(unsupported([...portAt, "protocol"], port.protocol, protocols));
   });
   problems.push(...resourceProblems(container.resources, [...at, "resources"]));
   return problems;
@@ -127,24 +158,58 @@ function resourceProblems(resources: Container["resources"], at: Path): ApiServe
     const requested = quantityValue(quantityText(request));
     const limited = quantityValue(quantityText(limit));
     if (requested !== undefined && limited !== undefined && requested > limited) {
-      problems.push(invalid([...at, "requests", name], request, `must be less than or equal to ${name} limit of ${limit}`));
+      problems.push(
+        invalid(
+          [...at, "requests", name],
+          request,
+          `must be less than or equal to ${name} limit of ${limit}`,
+        ),
+      );
     }
   }
   return problems;
 }
 
-function metadataProblems(metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined, at: Path): ApiServerProblem[] {
+function metadataProblems(
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined,
+  at: Path,
+): ApiServerProblem[] {
   const problems: ApiServerProblem[] = [];
   for (const [key, value] of Object.entries(metadata?.labels ?? {})) {
-    if (!isQualifiedName(key)) problems.push(invalid([...at, "labels", key], key, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/'"));
-    if (!isLabelValue(value)) problems.push(invalid([...at, "labels", key], value, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (at most 63)"));
+    if (!isQualifiedName(key))
+      problems.push(
+        invalid(
+          [...at, "labels", key],
+          key,
+          "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/'",
+        ),
+      );
+    if (!isLabelValue(value))
+      problems.push(
+        invalid(
+          [...at, "labels", key],
+          value,
+          "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (at most 63)",
+        ),
+      );
   }
   let size = 0;
   for (const [key, value] of Object.entries(metadata?.annotations ?? {})) {
-    if (!isQualifiedName(key.toLowerCase())) problems.push(invalid([...at, "annotations", key], key, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/'"));
+    if (!isQualifiedName(key.toLowerCase()))
+      problems.push(
+        invalid(
+          [...at, "annotations", key],
+          key,
+          "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character, with an optional DNS subdomain prefix and '/'",
+        ),
+      );
     size += Buffer.byteLength(key) + Buffer.byteLength(value);
   }
-  if (size > TOTAL_ANNOTATIONS_MAX) problems.push({ path: [...at, "annotations"], message: `Too long: must have at most ${TOTAL_ANNOTATIONS_MAX} bytes` });
+  if (size > TOTAL_ANNOTATIONS_MAX)
+    problems.push({
+      path: [...at, "annotations"],
+      message: `Too long: must have at most ${TOTAL_ANNOTATIONS_MAX} bytes`,
+    });
   return problems;
 }
 
@@ -152,18 +217,30 @@ function uniqueName(name: string | undefined, at: Path, seen: Set<string>): ApiS
   if (!name) return [required(at)];
   const problems: ApiServerProblem[] = [];
   if (!isDnsLabel(name)) {
-    problems.push(invalid(at, name, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character"));
+    problems.push(
+      invalid(
+        at,
+        name,
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+      ),
+    );
   }
   if (seen.has(name)) problems.push({ path: at, message: `Duplicate value: ${JSON.stringify(name)}` });
   seen.add(name);
   return problems;
 }
 
-function exactlyOne(value: Record<string, unknown>, sources: readonly string[], at: Path): ApiServerProblem[] {
+function exactlyOne(
+  value: Record<string, unknown>,
+  sources: readonly string[],
+  at: Path,
+): ApiServerProblem[] {
   const present = sources.filter((source) => value[source] != null);
   if (present.length === 0) return [required(at, `must specify one of: ${sources.join(", ")}`)];
   if (present.length > 1) {
-    return [invalid(at, "", `may not have more than one field specified at a time (found: ${present.join(", ")})`)];
+    return [
+      invalid(at, "", `may not have more than one field specified at a time (found: ${present.join(", ")})`),
+    ];
   }
   return [];
 }
@@ -185,7 +262,13 @@ function unsupported(path: Path, value: unknown, allowed: readonly string[]): Ap
 export function fieldPathText(path: Path): string {
   return path
     .map((segment, index) =>
-      typeof segment === "number" ? `[${segment}]` : index === 0 ? segment : /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment) ? `.${segment}` : `[${segment}]`,
+      typeof segment === "number"
+        ? `[${segment}]`
+        : index === 0
+          ? segment
+          : /^[A-Za-z_][A-Za-z0-9_]*$/.test(segment)
+            ? `.${segment}`
+            : `[${segment}]`,
     )
     .join("");
 }

@@ -25,11 +25,16 @@ import {
 import type { Config } from "../config/types.ts";
 import { type AgentStackError, type ErrorCode, isAgentStackError } from "../errors.ts";
 import { type InvalidImage, InvalidImagesError, invalidImageText } from "../expand/image-checks.ts";
+import type { PodTemplateResolver } from "../expand/index.ts";
 import type { Job } from "../generated/k8s-types.ts";
 import { parseImageReference } from "../images/reference.ts";
-import type { PodTemplateResolver } from "../expand/index.ts";
 import { errorLocation, imageLocation, jobPathLocation, stepPath } from "../render/locations.ts";
-import { interpolatedDocument, jobsOfDocument, type PipelineJobsOptions, stepName } from "../render/pipeline-jobs.ts";
+import {
+  interpolatedDocument,
+  jobsOfDocument,
+  type PipelineJobsOptions,
+  stepName,
+} from "../render/pipeline-jobs.ts";
 import { renderJob } from "../render/render-job.ts";
 import { apiServerProblems, fieldPathText } from "./api-server.ts";
 import type { SchemaProblem } from "./json-schema.ts";
@@ -67,7 +72,13 @@ export function lintPipeline(file: string, text: string, context: LintContext): 
   const { document, problems: interpolation, renamedKeys } = interpolatedDocument(source, options);
   const report = new Report(file, source, renamedKeys);
   for (const problem of interpolation) {
-    report.add(problem.path, "error", problem.message, "ASK_PIPELINE_INTERPOLATION", problem.key ? "key" : "value");
+    report.add(
+      problem.path,
+      "error",
+      problem.message,
+      "ASK_PIPELINE_INTERPOLATION",
+      problem.key ? "key" : "value",
+    );
   }
   for (const problem of pipelineSchemaProblems(document)) report.schema(problem);
   let jobs: PipelineJob[] = [];
@@ -100,11 +111,21 @@ function expandAndCheck(job: PipelineJob, context: LintContext, report: Report):
     const { error } = result;
     if (error instanceof InvalidImagesError) {
       for (const invalid of error.invalid) {
-        report.add(imageLocation(job, invalid.container), "error", `${step}: ${invalidImageText(invalid)}`, error.code);
+        report.add(
+          imageLocation(job, invalid.container),
+          "error",
+          `${step}: ${invalidImageText(invalid)}`,
+          error.code,
+        );
       }
       return;
     }
-    report.add(errorLocation(job, error), severityOf(error, context), `${step}: ${result.message}`, error.code);
+    report.add(
+      errorLocation(job, error),
+      severityOf(error, context),
+      `${step}: ${result.message}`,
+      error.code,
+    );
     return;
   }
   for (const warning of result.warnings) {
@@ -166,20 +187,43 @@ class Report {
     this.#file = file;
     this.#source = source;
     this.#renamed = renamedKeys
-      .map((renamed) => ({ interpolated: parsePath(renamed.interpolated), written: parsePath(renamed.written) }))
+      .map((renamed) => ({
+        interpolated: parsePath(renamed.interpolated),
+        written: parsePath(renamed.written),
+      }))
       .sort((a, b) => a.interpolated.length - b.interpolated.length);
   }
 
-  add(path: string | readonly PathSegment[], severity: Severity, message: string, code: ErrorCode, at: "value" | "key" = "value"): void {
-    const { line, column } = this.#source.locate(this.#written(typeof path === "string" ? parsePath(path) : path), at);
-    this.#problems.push({ file: this.#file, line, column, severity, message: oneLine(message), code, layer: layerOf(code) });
+  add(
+    path: string | readonly PathSegment[],
+    severity: Severity,
+    message: string,
+    code: ErrorCode,
+    at: "value" | "key" = "value",
+  ): void {
+    const { line, column } = this.#source.locate(
+      this.#written(typeof path === "string" ? parsePath(path) : path),
+      at,
+    );
+    this.#problems.push({
+      file: this.#file,
+      line,
+      column,
+      severity,
+      message: oneLine(message),
+      code,
+      layer: layerOf(code),
+    });
   }
 
   /** A path in the interpolated document, with the keys interpolation changed as they are written. */
   #written(path: readonly PathSegment[]): readonly PathSegment[] {
     let result = path;
     for (const { interpolated, written } of this.#renamed) {
-      if (interpolated.length <= result.length && interpolated.every((segment, index) => result[index] === segment)) {
+      if (
+        interpolated.length <= result.length &&
+        interpolated.every((segment, index) => result[index] === segment)
+      ) {
         result = [...written, ...result.slice(interpolated.length)];
       }
     }
@@ -195,7 +239,13 @@ class Report {
         : problem.kind === "field-case"
           ? "ASK_LINT_FIELD_CASE"
           : "ASK_LINT_KUBERNETES_SCHEMA";
-    this.add(problem.path, problem.kind === "field-case" ? "warning" : "error", problem.message, code, problem.at);
+    this.add(
+      problem.path,
+      problem.kind === "field-case" ? "warning" : "error",
+      problem.message,
+      code,
+      problem.at,
+    );
   }
 
   problems(): Problem[] {
@@ -209,7 +259,9 @@ class Report {
     for (const group of byPlace.values()) {
       // A value the expansion refuses (its code is the job's failure code) needs no schema error too,
       // and a value the schema refuses no API-server error.
-      const best = Math.min(...group.filter((problem) => problem.severity === "error").map((problem) => problem.layer));
+      const best = Math.min(
+        ...group.filter((problem) => problem.severity === "error").map((problem) => problem.layer),
+      );
       for (const { layer, ...problem } of group) {
         if (problem.severity === "error" && layer > best) continue;
         // The API server refuses a value once per place however many containers or objects have it.

@@ -57,7 +57,12 @@ export function validateJson(
   return check(schema, value as Json, path, { options, definition });
 }
 
-function check(schema: SchemaNode, value: Json, path: readonly PathSegment[], context: Context): SchemaProblem[] {
+function check(
+  schema: SchemaNode,
+  value: Json,
+  path: readonly PathSegment[],
+  context: Context,
+): SchemaProblem[] {
   if (schema === true) return [];
   if (schema === false) return [problem("constraint", path, "is not allowed here", context)];
   const ref = schema.$ref;
@@ -162,18 +167,31 @@ function checkEnum(
   path: readonly PathSegment[],
   context: Context,
 ): SchemaProblem | undefined {
-  const allowed = Array.isArray(schema.enum) ? (schema.enum as Json[]) : "const" in schema ? [schema.const as Json] : undefined;
+  const allowed = Array.isArray(schema.enum)
+    ? (schema.enum as Json[])
+    : "const" in schema
+      ? [schema.const as Json]
+      : undefined;
   if (allowed === undefined || allowed.some((candidate) => deepEqual(candidate, value))) return undefined;
-  const shown = allowed.filter((candidate) => candidate !== null).map((candidate) => JSON.stringify(candidate));
+  const shown = allowed
+    .filter((candidate) => candidate !== null)
+    .map((candidate) => JSON.stringify(candidate));
   const suggestion =
     typeof value === "string"
       ? closest(
           value,
-          allowed.filter((candidate): candidate is string => typeof candidate === "string" && candidate !== ""),
+          allowed.filter(
+            (candidate): candidate is string => typeof candidate === "string" && candidate !== "",
+          ),
         )
       : undefined;
   const hint = suggestion === undefined ? "" : `; did you mean ${JSON.stringify(suggestion)}?`;
-  return problem("enum", path, `expected one of ${shown.join(", ")}, got ${describeValue(value)}${hint}`, context);
+  return problem(
+    "enum",
+    path,
+    `expected one of ${shown.join(", ")}, got ${describeValue(value)}${hint}`,
+    context,
+  );
 }
 
 /** `anyOf`, `oneOf` and `not`. */
@@ -186,7 +204,8 @@ function checkBranches(
   const problems: SchemaProblem[] = [];
   if (Array.isArray(schema.anyOf)) {
     const results = (schema.anyOf as SchemaNode[]).map((branch) => check(branch, value, path, context));
-    if (!results.some((result) => result.length === 0)) problems.push(...likeliestBranch(results, value, path, context));
+    if (!results.some((result) => result.length === 0))
+      problems.push(...likeliestBranch(results, value, path, context));
   }
   if (Array.isArray(schema.oneOf)) {
     const results = (schema.oneOf as SchemaNode[]).map((branch) => check(branch, value, path, context));
@@ -198,7 +217,8 @@ function checkBranches(
   }
   if (schema.not !== undefined && check(schema.not as SchemaNode, value, path, context).length === 0) {
     const pattern = isObject(schema.not as Json) ? (schema.not as { pattern?: unknown }).pattern : undefined;
-    const what = typeof pattern === "string" ? `must not match ${pattern}` : "is a form that is not allowed here";
+    const what =
+      typeof pattern === "string" ? `must not match ${pattern}` : "is a form that is not allowed here";
     problems.push(problem("constraint", path, `${describeValue(value)} ${what}`, context));
   }
   return problems;
@@ -234,14 +254,30 @@ function checkString(
   if (typeof value !== "string") return [];
   const problems: SchemaProblem[] = [];
   if (typeof schema.pattern === "string" && !new RegExp(schema.pattern, "u").test(value)) {
-    problems.push(problem("constraint", path, `${describeValue(value)} does not match ${schema.pattern}`, context));
+    problems.push(
+      problem("constraint", path, `${describeValue(value)} does not match ${schema.pattern}`, context),
+    );
   }
   const length = [...value].length;
   if (typeof schema.maxLength === "number" && length > schema.maxLength) {
-    problems.push(problem("constraint", path, `is ${length} characters long, at most ${schema.maxLength} allowed`, context));
+    problems.push(
+      problem(
+        "constraint",
+        path,
+        `is ${length} characters long, at most ${schema.maxLength} allowed`,
+        context,
+      ),
+    );
   }
   if (typeof schema.minLength === "number" && length < schema.minLength) {
-    problems.push(problem("constraint", path, `is ${length} characters long, at least ${schema.minLength} needed`, context));
+    problems.push(
+      problem(
+        "constraint",
+        path,
+        `is ${length} characters long, at least ${schema.minLength} needed`,
+        context,
+      ),
+    );
   }
   return problems;
 }
@@ -255,10 +291,14 @@ function checkNumber(
   if (typeof value !== "number") return [];
   const problems: SchemaProblem[] = [];
   if (typeof schema.minimum === "number" && value < schema.minimum) {
-    problems.push(problem("constraint", path, `${value} is less than the minimum, ${schema.minimum}`, context));
+    problems.push(
+      problem("constraint", path, `${value} is less than the minimum, ${schema.minimum}`, context),
+    );
   }
   if (typeof schema.maximum === "number" && value > schema.maximum) {
-    problems.push(problem("constraint", path, `${value} is more than the maximum, ${schema.maximum}`, context));
+    problems.push(
+      problem("constraint", path, `${value} is more than the maximum, ${schema.maximum}`, context),
+    );
   }
   return problems;
 }
@@ -272,10 +312,14 @@ function checkArray(
   if (!Array.isArray(value)) return [];
   const problems: SchemaProblem[] = [];
   if (typeof schema.minItems === "number" && value.length < schema.minItems) {
-    problems.push(problem("constraint", path, `has ${value.length} items, at least ${schema.minItems} needed`, context));
+    problems.push(
+      problem("constraint", path, `has ${value.length} items, at least ${schema.minItems} needed`, context),
+    );
   }
   if (typeof schema.maxItems === "number" && value.length > schema.maxItems) {
-    problems.push(problem("constraint", path, `has ${value.length} items, at most ${schema.maxItems} allowed`, context));
+    problems.push(
+      problem("constraint", path, `has ${value.length} items, at most ${schema.maxItems} allowed`, context),
+    );
   }
   const items = schema.items;
   if (items !== undefined && !Array.isArray(items)) {
@@ -294,7 +338,9 @@ function checkObject(
 ): SchemaProblem[] {
   if (!isObject(value)) return [];
   const problems: SchemaProblem[] = [];
-  const properties = isObject(schema.properties as Json) ? (schema.properties as Record<string, SchemaNode>) : {};
+  const properties = isObject(schema.properties as Json)
+    ? (schema.properties as Record<string, SchemaNode>)
+    : {};
   const patterns = isObject(schema.patternProperties as Json)
     ? Object.entries(schema.patternProperties as Record<string, SchemaNode>).map(
         ([pattern, node]) => [new RegExp(pattern, "u"), node] as const,
@@ -315,7 +361,12 @@ function checkObject(
   }
   if (typeof schema.maxProperties === "number" && keys.length > schema.maxProperties) {
     problems.push(
-      problem("constraint", path, `has ${keys.length} keys, at most ${schema.maxProperties} allowed`, context),
+      problem(
+        "constraint",
+        path,
+        `has ${keys.length} keys, at most ${schema.maxProperties} allowed`,
+        context,
+      ),
     );
   }
   for (const key of keys) {
@@ -336,7 +387,9 @@ function checkObject(
       continue;
     }
     if (additional === false) {
-      problems.push(...unknownField(key, item, at, Object.keys(properties), properties, caseInsensitive, context));
+      problems.push(
+        ...unknownField(key, item, at, Object.keys(properties), properties, caseInsensitive, context),
+      );
     } else if (additional !== undefined && additional !== true) {
       problems.push(...check(additional, item, at, context));
     }
@@ -353,7 +406,9 @@ function unknownField(
   caseInsensitive: boolean,
   context: Context,
 ): SchemaProblem[] {
-  const sameName = caseInsensitive ? known.find((name) => name.toLowerCase() === key.toLowerCase()) : undefined;
+  const sameName = caseInsensitive
+    ? known.find((name) => name.toLowerCase() === key.toLowerCase())
+    : undefined;
   if (sameName !== undefined) {
     return [
       {
@@ -372,7 +427,12 @@ function unknownField(
   const hint = suggestion === undefined ? "" : `; did you mean ${JSON.stringify(suggestion)}?`;
   return [
     {
-      ...problem("unknown-field", at, `unknown field ${JSON.stringify(key)} in ${nameOf(context)}${hint}`, context),
+      ...problem(
+        "unknown-field",
+        at,
+        `unknown field ${JSON.stringify(key)} in ${nameOf(context)}${hint}`,
+        context,
+      ),
       at: "key",
     },
   ];
@@ -424,7 +484,10 @@ function deepEqual(a: Json, b: Json): boolean {
   }
   if (isObject(a) && isObject(b)) {
     const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && deepEqual(a[key]!, b[key]!));
+    return (
+      keys.length === Object.keys(b).length &&
+      keys.every((key) => Object.hasOwn(b, key) && deepEqual(a[key]!, b[key]!))
+    );
   }
   return false;
 }

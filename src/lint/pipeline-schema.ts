@@ -29,7 +29,9 @@ export function pipelineSchema(): { readonly [keyword: string]: unknown } {
 export function isPluginDefinition(definition: string | undefined): boolean {
   return (
     definition !== undefined &&
-    (definition.startsWith("kubernetes-plugin") || definition.startsWith("io.k8s.") || definition.startsWith("patch.io.k8s."))
+    (definition.startsWith("kubernetes-plugin") ||
+      definition.startsWith("io.k8s.") ||
+      definition.startsWith("patch.io.k8s."))
   );
 }
 
@@ -68,7 +70,13 @@ export function describeDefinition(definition: string | undefined): string {
 
 /** `patch.io.k8s.api.core.v1.Container.unnamed` → `Container` */
 function kubernetesName(definition: string): string {
-  return definition.replace(/^patch\./, "").replace(/\.unnamed$/, "").split(".").at(-1) ?? definition;
+  return (
+    definition
+      .replace(/^patch\./, "")
+      .replace(/\.unnamed$/, "")
+      .split(".")
+      .at(-1) ?? definition
+  );
 }
 
 /** Every problem the schema finds in a parsed pipeline document. */
@@ -85,7 +93,11 @@ export function pipelineSchemaProblems(document: unknown): SchemaProblem[] {
   if (Array.isArray(value)) return stepsProblems(value, [], false, check);
   const { definitions: _definitions, ...rootSchema } = schema;
   const rootProperties = rootSchema.properties as Record<string, SchemaNode>;
-  const problems = check({ ...rootSchema, properties: { ...rootProperties, steps: { type: "array" } } }, value, []);
+  const problems = check(
+    { ...rootSchema, properties: { ...rootProperties, steps: { type: "array" } } },
+    value,
+    [],
+  );
   const steps = isObject(value) ? value.steps : undefined;
   if (Array.isArray(steps)) problems.push(...stepsProblems(steps, ["steps"], false, check));
   return problems;
@@ -98,7 +110,12 @@ type Check = (
   definition?: string,
 ) => SchemaProblem[];
 
-function stepsProblems(steps: readonly unknown[], path: readonly PathSegment[], inGroup: boolean, check: Check): SchemaProblem[] {
+function stepsProblems(
+  steps: readonly unknown[],
+  path: readonly PathSegment[],
+  inGroup: boolean,
+  check: Check,
+): SchemaProblem[] {
   return steps.flatMap((step, index) => {
     const at = [...path, index];
     const kind = stepKind(step);
@@ -144,7 +161,9 @@ const STEP_TYPES: Readonly<Record<string, string>> = {
 };
 
 /** Keys that tell a step's kind, in the order Buildkite's parser looks for them, with their forms. */
-const KIND_KEYS: ReadonlyArray<readonly [keys: readonly string[], plain: string, nested: string | undefined]> = [
+const KIND_KEYS: ReadonlyArray<
+  readonly [keys: readonly string[], plain: string, nested: string | undefined]
+> = [
   [["command", "commands", "script"], "commandStep", "nestedCommandStep"],
   [["plugins"], "commandStep", undefined],
   [["wait", "waiter"], "waitStep", "nestedWaitStep"],
@@ -157,13 +176,22 @@ const KIND_KEYS: ReadonlyArray<readonly [keys: readonly string[], plain: string,
 /** The definition a step is checked against, or the problem that it is no step at all. */
 function stepKind(step: unknown): string | SchemaProblem {
   if (typeof step === "string") {
-    return STRING_STEPS[step] ?? stepProblem([], `expected a step (a mapping, or "wait", "block" or "input"), got the string ${JSON.stringify(step)}`);
+    return (
+      STRING_STEPS[step] ??
+      stepProblem(
+        [],
+        `expected a step (a mapping, or "wait", "block" or "input"), got the string ${JSON.stringify(step)}`,
+      )
+    );
   }
-  if (!isObject(step)) return stepProblem([], "expected a step (a mapping, or \"wait\", \"block\" or \"input\")");
+  if (!isObject(step)) return stepProblem([], 'expected a step (a mapping, or "wait", "block" or "input")');
   if (Object.hasOwn(step, "type")) {
     const type = step.type;
     if (typeof type === "string" && Object.hasOwn(STEP_TYPES, type)) return STEP_TYPES[type]!;
-    return stepProblem(["type"], `unknown step type ${JSON.stringify(type)}; expected one of ${Object.keys(STEP_TYPES).join(", ")}`);
+    return stepProblem(
+      ["type"],
+      `unknown step type ${JSON.stringify(type)}; expected one of ${Object.keys(STEP_TYPES).join(", ")}`,
+    );
   }
   for (const [keys, plain, nested] of KIND_KEYS) {
     const key = keys.find((candidate) => Object.hasOwn(step, candidate));
@@ -188,7 +216,12 @@ export function toJson(value: unknown): unknown {
   if (entries !== undefined) {
     const result: Record<string, unknown> = {};
     for (const [key, item] of entries) {
-      Object.defineProperty(result, key, { value: toJson(item), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(result, key, {
+        value: toJson(item),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return result;
   }

@@ -6,15 +6,21 @@
  * `kubernetes` plugin — by container name, and by the merge keys of lists (a mount by its
  * `mountPath`) since the stack reorders and appends — and fall back to the plugin, then the step.
  */
-import { fullPluginName } from "../buildkite/plugin-names.ts";
-import { KUBERNETES_PLUGIN_NAME } from "../buildkite/plugins.ts";
+
 import type { PipelineJob } from "../buildkite/pipeline.ts";
 import { mappingEntries } from "../buildkite/pipeline-input.ts";
 import { type PathSegment, parsePath } from "../buildkite/pipeline-source.ts";
+import { fullPluginName } from "../buildkite/plugin-names.ts";
+import { KUBERNETES_PLUGIN_NAME } from "../buildkite/plugins.ts";
 import type { StepPlugin } from "../buildkite/step-plugins.ts";
 import type { AgentStackError } from "../errors.ts";
 import { InvalidImagesError } from "../expand/image-checks.ts";
-import { COPY_AGENT_CONTAINER, commandContainerName, IMAGE_CHECK_PREFIX, sidecarName } from "../expand/names.ts";
+import {
+  COPY_AGENT_CONTAINER,
+  commandContainerName,
+  IMAGE_CHECK_PREFIX,
+  sidecarName,
+} from "../expand/names.ts";
 import type { Job } from "../generated/k8s-types.ts";
 
 type Path = readonly PathSegment[];
@@ -48,8 +54,10 @@ export function errorLocation(job: PipelineJob, error: AgentStackError): Path {
 
 /** Where the image of a container is written: its own `image`, or the step's `image` attribute. */
 export function imageLocation(job: PipelineJob, container: string): Path {
-  const source = containerSource(job, "containers", container) ?? containerSource(job, "initContainers", container);
-  const isCommandContainer = source?.list === "containers" || (source === undefined && /^container-\d+$/.test(container));
+  const source =
+    containerSource(job, "containers", container) ?? containerSource(job, "initContainers", container);
+  const isCommandContainer =
+    source?.list === "containers" || (source === undefined && /^container-\d+$/.test(container));
   if (isCommandContainer && job.imageFrom === "step") return [...stepPath(job), "image"];
   if (isCommandContainer && job.imageFrom === "pipeline") return ["image"];
   if (source === undefined) return pluginOrStep(job);
@@ -69,7 +77,14 @@ export function jobPathLocation(job: PipelineJob, expanded: Job, path: Path): Pa
       if (typeof container.name === "string" && container.name.startsWith(IMAGE_CHECK_PREFIX)) {
         const checked = spec.containers.find((candidate) => candidate.image === container?.image);
         if (checked !== undefined) {
-          return jobPathLocation(job, expanded, ["spec", "template", "spec", "containers", spec.containers.indexOf(checked), ...rest]);
+          return jobPathLocation(job, expanded, [
+            "spec",
+            "template",
+            "spec",
+            "containers",
+            spec.containers.indexOf(checked),
+            ...rest,
+          ]);
         }
       }
       const source = containerSource(job, list, typeof container.name === "string" ? container.name : "", {
@@ -90,8 +105,14 @@ export function jobPathLocation(job: PipelineJob, expanded: Job, path: Path): Pa
     }
     if (typeof list === "string") {
       const field = [list, ...(index === undefined ? [] : [index]), ...rest];
-      const patched = kubernetesPlugins(job).some((plugin) => entryAt(plugin.config, ["podSpecPatch", list]) !== undefined);
-      return withinPlugin(job, [patched ? "podSpecPatch" : "podSpec", ...field], patched ? "podSpecPatch" : "podSpec");
+      const patched = kubernetesPlugins(job).some(
+        (plugin) => entryAt(plugin.config, ["podSpecPatch", list]) !== undefined,
+      );
+      return withinPlugin(
+        job,
+        [patched ? "podSpecPatch" : "podSpec", ...field],
+        patched ? "podSpecPatch" : "podSpec",
+      );
     }
   }
   if ((a === "metadata" || (a === "spec" && b === "template" && c === "metadata")) && path.length > 0) {
@@ -146,7 +167,9 @@ function containerSource(
   }
   for (const plugin of kubernetesPlugins(job).reverse()) {
     const base = parsePath(plugin.configPath);
-    const candidates: Array<readonly [field: string[], defaultName: ((index: number) => string) | undefined]> =
+    const candidates: Array<
+      readonly [field: string[], defaultName: ((index: number) => string) | undefined]
+    > =
       list === "containers"
         ? [
             [["podSpec", "containers"], commandContainerName],
@@ -181,15 +204,19 @@ function containerAtPlace(
   name: string,
   place: { readonly index: number; readonly stackInitContainers: number },
 ): ContainerSource | undefined {
-  const plugin = kubernetesPlugins(job).findLast((candidate) => hasField(candidate.config, "podSpec") || hasField(candidate.config, "sidecars"));
+  const plugin = kubernetesPlugins(job).findLast(
+    (candidate) => hasField(candidate.config, "podSpec") || hasField(candidate.config, "sidecars"),
+  );
   if (plugin === undefined) return undefined;
   const base = parsePath(plugin.configPath);
   const fromList = (fields: string[], at: number, defaultName: (index: number) => string | undefined) => {
     const found = entryAt(plugin.config, fields);
-    if (found === undefined || !Array.isArray(found.value) || at < 0 || at >= found.value.length) return undefined;
+    if (found === undefined || !Array.isArray(found.value) || at < 0 || at >= found.value.length)
+      return undefined;
     const entry = found.value[at];
     const own = fieldValue(entry, "name");
-    const matches = own === name || ((own === undefined || own === "") && (name === "" || defaultName(at) === name));
+    const matches =
+      own === name || ((own === undefined || own === "") && (name === "" || defaultName(at) === name));
     return matches ? { path: [...base, ...found.path, at], value: entry, list } : undefined;
   };
   if (list === "containers") return fromList(["podSpec", "containers"], place.index, commandContainerName);
@@ -259,7 +286,12 @@ function sharedSource(job: PipelineJob, container: Record<string, unknown>, rest
     const mounts = container.volumeMounts;
     const mountPath = Array.isArray(mounts) && isRecord(mounts[index]) ? mounts[index].mountPath : undefined;
     for (const plugin of kubernetesPlugins(job).reverse()) {
-      for (const fields of [["extraVolumeMounts"], ["commandParams", "extraVolumeMounts"], ["sidecarParams", "extraVolumeMounts"], ["checkout", "extraVolumeMounts"]]) {
+      for (const fields of [
+        ["extraVolumeMounts"],
+        ["commandParams", "extraVolumeMounts"],
+        ["sidecarParams", "extraVolumeMounts"],
+        ["checkout", "extraVolumeMounts"],
+      ]) {
         const found = entryAt(plugin.config, fields);
         if (found === undefined || !Array.isArray(found.value)) continue;
         const at = found.value.findIndex((mount) => fieldValue(mount, "mountPath") === mountPath);
@@ -272,12 +304,20 @@ function sharedSource(job: PipelineJob, container: Record<string, unknown>, rest
 
 function volumeSource(job: PipelineJob, name: string | undefined, rest: Path): Path {
   for (const plugin of kubernetesPlugins(job).reverse()) {
-    for (const fields of [["podSpec", "volumes"], ["podSpecPatch", "volumes"]]) {
+    for (const fields of [
+      ["podSpec", "volumes"],
+      ["podSpecPatch", "volumes"],
+    ]) {
       const found = entryAt(plugin.config, fields);
       if (found === undefined || !Array.isArray(found.value)) continue;
       const index = found.value.findIndex((volume) => fieldValue(volume, "name") === name);
       if (index >= 0) {
-        return [...parsePath(plugin.configPath), ...found.path, index, ...matchedPath(found.value[index], {}, rest)];
+        return [
+          ...parsePath(plugin.configPath),
+          ...found.path,
+          index,
+          ...matchedPath(found.value[index], {}, rest),
+        ];
       }
     }
     const mirrors = entryAt(plugin.config, ["checkout", "gitMirrors", "volume"]);
@@ -289,7 +329,10 @@ function volumeSource(job: PipelineJob, name: string | undefined, rest: Path): P
 }
 
 /** `fields` followed through a plugin configuration as written (any case), or undefined. */
-function entryAt(config: unknown, fields: readonly string[]): { path: PathSegment[]; value: unknown } | undefined {
+function entryAt(
+  config: unknown,
+  fields: readonly string[],
+): { path: PathSegment[]; value: unknown } | undefined {
   let value = config;
   const path: PathSegment[] = [];
   for (const field of fields) {
@@ -321,7 +364,11 @@ function writtenPath(config: unknown, rest: Path): Path {
 /** Field names match in any case, as Go's decoder matches them; an exact match wins. */
 function writtenKey(value: unknown, field: string): string {
   const keys = keysOf(value);
-  return keys.find((key) => key === field) ?? keys.find((key) => key.toLowerCase() === field.toLowerCase()) ?? field;
+  return (
+    keys.find((key) => key === field) ??
+    keys.find((key) => key.toLowerCase() === field.toLowerCase()) ??
+    field
+  );
 }
 
 function hasField(value: unknown, field: string): boolean {

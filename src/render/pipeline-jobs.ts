@@ -5,8 +5,8 @@
  * and the step's position, so the same input always gives the same Jobs and two renders can be diffed.
  */
 import { createHash } from "node:crypto";
-import { type InterpolatedPipeline, interpolatePipeline } from "../buildkite/pipeline-interpolation.ts";
 import { type JobOrigin, type PipelineJob, pipelineJobs } from "../buildkite/pipeline.ts";
+import { type InterpolatedPipeline, interpolatePipeline } from "../buildkite/pipeline-interpolation.ts";
 import { formatPosition, type PipelineSource, type Position } from "../buildkite/pipeline-source.ts";
 
 /**
@@ -44,7 +44,10 @@ export interface PipelineJobsOptions {
 }
 
 /** The document with `$VAR`s interpolated (or not), and what could not be interpolated. */
-export function interpolatedDocument(source: PipelineSource, options: PipelineJobsOptions): InterpolatedPipeline {
+export function interpolatedDocument(
+  source: PipelineSource,
+  options: PipelineJobsOptions,
+): InterpolatedPipeline {
   if (!options.interpolate) return { document: source.document, problems: [], renamedKeys: [] };
   return interpolatePipeline(source.document, new Map(Object.entries(buildEnv(options))));
 }

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are pipeline text to interpolate, not templates.
 /** `$VAR` interpolation with the grammar of `buildkite-agent pipeline upload`. */
 import { describe, expect, test } from "vitest";
 import { InterpolationError, interpolate } from "../../src/buildkite/interpolate.ts";
@@ -46,10 +47,22 @@ describe("expands", () => {
 
 describe("fails as pipeline upload fails", () => {
   test.each([
-    ["a $ before a digit", "echo $1", "Expected identifier to start with a letter, got 1 (write $$ for a literal $)"],
-    ["a $ before a /", "build.tag =~ /^v$/", "Expected identifier to start with a letter, got / (write $$ for a literal $)"],
+    [
+      "a $ before a digit",
+      "echo $1",
+      "Expected identifier to start with a letter, got 1 (write $$ for a literal $)",
+    ],
+    [
+      "a $ before a /",
+      "build.tag =~ /^v$/",
+      "Expected identifier to start with a letter, got / (write $$ for a literal $)",
+    ],
     ["an unset required variable", "${NEEDED?}", "$NEEDED: not set"],
-    ["an unset required variable, with its message", "${NEEDED?set NEEDED to deploy}", "$NEEDED: set NEEDED to deploy"],
+    [
+      "an unset required variable, with its message",
+      "${NEEDED?set NEEDED to deploy}",
+      "$NEEDED: set NEEDED to deploy",
+    ],
     ["an unknown operator", "${TEST1=x}", "Expected an operator, got ="],
     ["an unclosed brace", "${TEST1:-x", "Expected brace expansion to end with }, got end of text"],
     ["a substring that is no number", "${TEST1:x}", 'Unable to parse offset: "x" is not an integer'],

@@ -1,7 +1,8 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are pipeline text to interpolate, not templates.
 /** A whole pipeline interpolated as `pipeline upload` does it. */
 import { describe, expect, test } from "vitest";
-import { interpolatePipeline } from "../../src/buildkite/pipeline-interpolation.ts";
 import { parsePipelineYaml } from "../../src/buildkite/pipeline.ts";
+import { interpolatePipeline } from "../../src/buildkite/pipeline-interpolation.ts";
 import { toJson } from "../../src/lint/pipeline-schema.ts";
 
 const run = (text: string, env: Record<string, string> = {}) => {
@@ -30,7 +31,8 @@ describe("the top-level env", () => {
 
 describe("the rest of the pipeline", () => {
   test("every string, keys included, at any depth; a step's env is no variable for the others", () => {
-    const text = "steps:\n  - command: $X\n    env:\n      ${KEY}: $X\n    plugins:\n      - docker#v5:\n          image: img:$X\n  - command: $STEP_ONLY\n    env: {STEP_ONLY: y}\n";
+    const text =
+      "steps:\n  - command: $X\n    env:\n      ${KEY}: $X\n    plugins:\n      - docker#v5:\n          image: img:$X\n  - command: $STEP_ONLY\n    env: {STEP_ONLY: y}\n";
     const { document } = run(text, { X: "x", KEY: "K" });
     expect(document).toEqual({
       steps: [
@@ -41,16 +43,23 @@ describe("the rest of the pipeline", () => {
   });
 
   test("a command step's signature is left as written, in both forms", () => {
-    const text = "steps:\n  - command: $X\n    signature: {value: $X}\n  - command: {command: $X, signature: {value: $X}}\n";
+    const text =
+      "steps:\n  - command: $X\n    signature: {value: $X}\n  - command: {command: $X, signature: {value: $X}}\n";
     expect(run(text, { X: "x" }).document).toEqual({
-      steps: [{ command: "x", signature: { value: "$X" } }, { command: { command: "x", signature: { value: "$X" } } }],
+      steps: [
+        { command: "x", signature: { value: "$X" } },
+        { command: { command: "x", signature: { value: "$X" } } },
+      ],
     });
   });
 
   test("group steps, legacy step lists and other top-level keys", () => {
     expect(run("- command: $X\n", { X: "x" }).document).toEqual([{ command: "x" }]);
     const text = "x-anchors: {a: $X}\nsteps:\n  - group: g $X\n    steps:\n      - command: $X\n";
-    expect(run(text, { X: "x" }).document).toEqual({ "x-anchors": { a: "x" }, steps: [{ group: "g x", steps: [{ command: "x" }] }] });
+    expect(run(text, { X: "x" }).document).toEqual({
+      "x-anchors": { a: "x" },
+      steps: [{ group: "g x", steps: [{ command: "x" }] }],
+    });
   });
 });
 
@@ -59,24 +68,38 @@ describe("problems", () => {
     const result = run("env:\n  A: ${NEEDED?}\nsteps:\n  - command: echo $1\n  - command: ok\n");
     expect(result.problems).toEqual([
       { path: "env.A", message: "$NEEDED: not set" },
-      { path: "steps[0].command", message: "Expected identifier to start with a letter, got 1 (write $$ for a literal $)" },
+      {
+        path: "steps[0].command",
+        message: "Expected identifier to start with a letter, got 1 (write $$ for a literal $)",
+      },
     ]);
     expect(result.document).toMatchObject({ steps: [{ command: "echo $1" }, { command: "ok" }] });
   });
 
   test("a strategic merge patch directive the upload would eat, and where each changed key is written", () => {
-    const result = run("steps:\n  - plugins:\n      - kubernetes:\n          podSpecPatch:\n            $patch: replace\n            $$retainKeys: [a]\n");
+    const result = run(
+      "steps:\n  - plugins:\n      - kubernetes:\n          podSpecPatch:\n            $patch: replace\n            $$retainKeys: [a]\n",
+    );
     expect(result.problems).toEqual([
       {
-        path: "steps[0].plugins[0].kubernetes.podSpecPatch[\"$patch\"]",
+        path: 'steps[0].plugins[0].kubernetes.podSpecPatch["$patch"]',
         key: true,
-        message: '"$patch" becomes "" when the pipeline is interpolated: write "$$patch" for the strategic merge patch directive',
+        message:
+          '"$patch" becomes "" when the pipeline is interpolated: write "$$patch" for the strategic merge patch directive',
       },
     ]);
-    expect(result.document).toMatchObject({ steps: [{ plugins: [{ kubernetes: { podSpecPatch: { "": "replace", $retainKeys: ["a"] } } }] }] });
+    expect(result.document).toMatchObject({
+      steps: [{ plugins: [{ kubernetes: { podSpecPatch: { "": "replace", $retainKeys: ["a"] } } }] }],
+    });
     expect(result.renamedKeys).toEqual([
-      { interpolated: 'steps[0].plugins[0].kubernetes.podSpecPatch[""]', written: 'steps[0].plugins[0].kubernetes.podSpecPatch["$patch"]' },
-      { interpolated: 'steps[0].plugins[0].kubernetes.podSpecPatch["$retainKeys"]', written: 'steps[0].plugins[0].kubernetes.podSpecPatch["$$retainKeys"]' },
+      {
+        interpolated: 'steps[0].plugins[0].kubernetes.podSpecPatch[""]',
+        written: 'steps[0].plugins[0].kubernetes.podSpecPatch["$patch"]',
+      },
+      {
+        interpolated: 'steps[0].plugins[0].kubernetes.podSpecPatch["$retainKeys"]',
+        written: 'steps[0].plugins[0].kubernetes.podSpecPatch["$$retainKeys"]',
+      },
     ]);
   });
 });

@@ -21,7 +21,12 @@ describe("locate", () => {
     ["a key", "steps[0].command", "key", { line: 5, column: 5 }],
     ["a list item", "steps[1]", "value", { line: 8, column: 5 }],
     ["a quoted key", 'steps[0].env["a.b"]', "value", { line: 7, column: 18 }],
-    ["through a merge key, where the value is written", "steps[0].agents.queue", "value", { line: 3, column: 12 }],
+    [
+      "through a merge key, where the value is written",
+      "steps[0].agents.queue",
+      "value",
+      { line: 3, column: 12 },
+    ],
     ["through an alias", "steps[1].agents.agents.queue", "value", { line: 3, column: 12 }],
     ["the deepest value a path reaches", "steps[0].plugins[3].kubernetes", "value", { line: 5, column: 5 }],
     ["the root", "", "value", { line: 1, column: 1 }],
@@ -36,7 +41,16 @@ describe("locate", () => {
 
 test("parsePath reads the paths messages print", () => {
   expect(parsePath('steps[2].plugins[0].kubernetes.podSpec.containers[0].env["a.b"]')).toEqual([
-    "steps", 2, "plugins", 0, "kubernetes", "podSpec", "containers", 0, "env", "a.b",
+    "steps",
+    2,
+    "plugins",
+    0,
+    "kubernetes",
+    "podSpec",
+    "containers",
+    0,
+    "env",
+    "a.b",
   ]);
   expect(parsePath("$.podSpec.x-anchors[1]")).toEqual(["podSpec", "x-anchors", 1]);
   expect(parsePath('podSpecPatch["$patch"]')).toEqual(["podSpecPatch", "$patch"]);

@@ -15,14 +15,18 @@ describe("--help", () => {
   });
 
   test("a flag with a closed set of values lists them", async () => {
-    expect((await run(["render", "--help"])).stdout).toMatch(/-o, --output yaml\|json +output format \(default "yaml"\)/);
+    expect((await run(["render", "--help"])).stdout).toMatch(
+      /-o, --output yaml\|json +output format \(default "yaml"\)/,
+    );
     expect((await run(["lint", "--help"])).stdout).toMatch(/--format text\|json/);
   });
 
   test("a key that has a default is not called required", async () => {
     const { stdout } = await run(["render", "--help"]);
     expect(stdout).toMatch(/--namespace string +[^\n]*\(default "default"; \$NAMESPACE\)\n/);
-    expect(stdout).toMatch(/--image string +agent image, also of checkout, copy-agent and the default command container \(default "ghcr\.io\/buildkite\/agent:[^"]+"; \$IMAGE\)\n/);
+    expect(stdout).toMatch(
+      /--image string +agent image, also of checkout, copy-agent and the default command container \(default "ghcr\.io\/buildkite\/agent:[^"]+"; \$IMAGE\)\n/,
+    );
     expect((await run(["launcher", "--help"])).stdout).toContain("($ORG; required)");
   });
 
@@ -46,8 +50,8 @@ describe("--help", () => {
 
   test("the command list has lint and schema", async () => {
     const { stdout } = await run(["--help"]);
-    expect(stdout).toMatch(/\n  lint +check pipeline files/);
-    expect(stdout).toMatch(/\n  schema +print a JSON Schema for pipeline files/);
+    expect(stdout).toMatch(/\n {2}lint +check pipeline files/);
+    expect(stdout).toMatch(/\n {2}schema +print a JSON Schema for pipeline files/);
   });
 });
 
@@ -71,6 +75,11 @@ describe("one error format: agent-stack-k8s <command>: <message> (<CODE>)", () =
 
   test("a configuration value problem", async () => {
     const result = await run(["launcher"]);
-    expect(result.stderr.split("\n").filter(Boolean).every((line) => /^agent-stack-k8s launcher: .* \(ASK_[A-Z_]+\)$/.test(line))).toBe(true);
+    expect(
+      result.stderr
+        .split("\n")
+        .filter(Boolean)
+        .every((line) => /^agent-stack-k8s launcher: .* \(ASK_[A-Z_]+\)$/.test(line)),
+    ).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are pipeline text to interpolate, not templates.
 /** `agent-stack-k8s lint`: output formats, exit statuses, files and flags. */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -97,7 +98,14 @@ describe("usage", () => {
     const result = await run(["lint", "--help"]);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^Usage: agent-stack-k8s lint \[flags\] FILE\.\.\.\n/);
-    for (const flag of ["--strict", "--format text|json", "--pod-template FILE", "--no-interpolation", "--env NAME=VALUE", "-f, --config"]) {
+    for (const flag of [
+      "--strict",
+      "--format text|json",
+      "--pod-template FILE",
+      "--no-interpolation",
+      "--env NAME=VALUE",
+      "-f, --config",
+    ]) {
       expect(result.stdout).toContain(flag);
     }
   });
@@ -105,8 +113,10 @@ describe("usage", () => {
 
 describe("flags that change what is checked", () => {
   test("--pod-template and --config give lint the cluster's PodTemplates and resource classes", async () => {
-    const pipeline = "steps:\n  - command: x\n    agents: {resource_class: big}\n    plugins:\n      - kubernetes: {podTemplate: gpu}\n";
-    const template = "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: gpu}\ntemplate:\n  spec:\n    containers: [{name: c, image: 'cuda:12'}]\n";
+    const pipeline =
+      "steps:\n  - command: x\n    agents: {resource_class: big}\n    plugins:\n      - kubernetes: {podTemplate: gpu}\n";
+    const template =
+      "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: gpu}\ntemplate:\n  spec:\n    containers: [{name: c, image: 'cuda:12'}]\n";
     const config = "resource-classes:\n  big:\n    resource: {limits: {memory: 8Gi}}\n";
     const without = await run(["lint", "p.yml"], { "p.yml": pipeline });
     expect(without.stdout).toContain("(ASK_POD_TEMPLATE_FETCH)");
@@ -121,13 +131,18 @@ describe("flags that change what is checked", () => {
 
   test("--env sets the variables pipeline upload would have", async () => {
     const pipeline = "steps:\n  - command: deploy\n    image: ${IMAGE?}\n";
-    expect((await run(["lint", "p.yml"], { "p.yml": pipeline })).stdout).toContain("$IMAGE: not set (ASK_PIPELINE_INTERPOLATION)");
+    expect((await run(["lint", "p.yml"], { "p.yml": pipeline })).stdout).toContain(
+      "$IMAGE: not set (ASK_PIPELINE_INTERPOLATION)",
+    );
     expect((await run(["lint", "p.yml", "--env", "IMAGE=alpine:3"], { "p.yml": pipeline })).status).toBe(0);
   });
 });
 
 test("the executable lints real files and exits with the status", async () => {
-  const files = ["pipelines/agent-stack-k8s-integration-failing/invalid2.yaml", "pipelines/buildkite-templates/golang-ci.yml"];
+  const files = [
+    "pipelines/agent-stack-k8s-integration-failing/invalid2.yaml",
+    "pipelines/buildkite-templates/golang-ci.yml",
+  ];
   const failure = await promisify(execFile)(
     process.execPath,
     [`${ROOT}bin/agent-stack-k8s.js`, "lint", ...files.map((file) => `${FIXTURES}${file}`)],

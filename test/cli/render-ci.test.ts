@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are pipeline text to interpolate, not templates.
 /** `render` used as a preview in CI: output that can be diffed, messages that point at the step, no partial output. */
 import { describe, expect, test } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
@@ -6,9 +7,13 @@ import { expectValidJob } from "../support/k8s-validate.ts";
 import { BUILDKITE_PIPELINES, fixtureFiles, UPSTREAM_PIPELINES } from "../support/pipeline-fixtures.ts";
 
 const jobsOf = (stdout: string) => parseAllDocuments(stdout).map((document) => document.toJS());
-const uuidOf = (job: { metadata: { labels: Record<string, string> } }) => job.metadata.labels["buildkite.com/job-uuid"];
-const envOf = (job: { spec: { template: { spec: { containers: Array<{ name: string; env: Array<{ name: string; value: string }> }> } } } }) =>
-  Object.fromEntries(job.spec.template.spec.containers[0]!.env.map((entry) => [entry.name, entry.value]));
+const uuidOf = (job: { metadata: { labels: Record<string, string> } }) =>
+  job.metadata.labels["buildkite.com/job-uuid"];
+const envOf = (job: {
+  spec: {
+    template: { spec: { containers: Array<{ name: string; env: Array<{ name: string; value: string }> }> } };
+  };
+}) => Object.fromEntries(job.spec.template.spec.containers[0]!.env.map((entry) => [entry.name, entry.value]));
 
 describe("the same input gives the same output", () => {
   const pipeline = "steps:\n  - command: a\n  - command: b\n    parallelism: 2\n";
@@ -21,14 +26,17 @@ describe("the same input gives the same output", () => {
     const uuids = jobsOf(first.stdout).map(uuidOf);
     expect(uuids).toHaveLength(3);
     expect(new Set(uuids).size).toBe(3);
-    for (const uuid of uuids) expect(uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const uuid of uuids)
+      expect(uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
   test("uuids come from the file and the step's position; --uuid-seed replaces the file", async () => {
     const files = { "p.yaml": pipeline, "q.yaml": pipeline };
     const p = jobsOf((await run(["render", "--pipeline", "p.yaml"], files)).stdout).map(uuidOf);
     const q = jobsOf((await run(["render", "--pipeline", "q.yaml"], files)).stdout).map(uuidOf);
-    const seeded = jobsOf((await run(["render", "--pipeline", "q.yaml", "--uuid-seed", "p.yaml"], files)).stdout).map(uuidOf);
+    const seeded = jobsOf(
+      (await run(["render", "--pipeline", "q.yaml", "--uuid-seed", "p.yaml"], files)).stdout,
+    ).map(uuidOf);
     expect(q).not.toEqual(p);
     expect(seeded).toEqual(p);
     // Adding a step after the others leaves their uuids alone.
@@ -41,7 +49,9 @@ describe("the same input gives the same output", () => {
   test("every upstream integration pipeline and Buildkite example renders to valid Jobs, twice the same", async () => {
     const paths = [...UPSTREAM_PIPELINES, ...BUILDKITE_PIPELINES].filter(
       (path) =>
-        !path.endsWith("podtemplate.yaml") && !path.endsWith("resource-class.yaml") && !path.endsWith("matrix.yml"),
+        !path.endsWith("podtemplate.yaml") &&
+        !path.endsWith("resource-class.yaml") &&
+        !path.endsWith("matrix.yml"),
     );
     const files = fixtureFiles(paths);
     for (const path of paths) {
@@ -55,18 +65,34 @@ describe("the same input gives the same output", () => {
 });
 
 describe("messages name the step and where it is", () => {
-  const plugin = (image: string) => `    plugins:\n      - kubernetes:\n          podSpec:\n            containers:\n              - image: ${image}\n`;
+  const plugin = (image: string) =>
+    `    plugins:\n      - kubernetes:\n          podSpec:\n            containers:\n              - image: ${image}\n`;
 
   test.each([
-    ["its key", `steps:\n  - key: build\n    label: Build\n${plugin("BAD")}`, 'p.yaml:8:24: error: step "build" would be failed'],
-    ["its label", `steps:\n  - label: Build\n${plugin("BAD")}`, 'p.yaml:7:24: error: step "Build" would be failed'],
-    ["its place", `steps:\n  - command: x\n${plugin("BAD")}`, "p.yaml:7:24: error: step steps[0] would be failed"],
-  ])("a failing step is named by %s, at the line and column of the problem", async (_name, pipeline, expected) => {
-    const result = await run(["render", "--pipeline", "p.yaml"], { "p.yaml": pipeline });
-    expect(result.status).toBe(1);
-    expect(result.stdout).toBe("");
-    expect(result.stderr).toContain(expected);
-  });
+    [
+      "its key",
+      `steps:\n  - key: build\n    label: Build\n${plugin("BAD")}`,
+      'p.yaml:8:24: error: step "build" would be failed',
+    ],
+    [
+      "its label",
+      `steps:\n  - label: Build\n${plugin("BAD")}`,
+      'p.yaml:7:24: error: step "Build" would be failed',
+    ],
+    [
+      "its place",
+      `steps:\n  - command: x\n${plugin("BAD")}`,
+      "p.yaml:7:24: error: step steps[0] would be failed",
+    ],
+  ])(
+    "a failing step is named by %s, at the line and column of the problem",
+    async (_name, pipeline, expected) => {
+      const result = await run(["render", "--pipeline", "p.yaml"], { "p.yaml": pipeline });
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toContain(expected);
+    },
+  );
 
   test("a job of a parallel step is named with its place among the step's jobs", async () => {
     const pipeline = `steps:\n  - key: t\n    parallelism: 2\n${plugin("BAD")}`;
@@ -79,7 +105,9 @@ describe("messages name the step and where it is", () => {
   test("a pipeline of the wrong shape names the file, line and column", async () => {
     const result = await run(["render", "--pipeline", "p.yaml"], { "p.yaml": "steps:\n  - command: [1]\n" });
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain("p.yaml:2:15: steps[0].command[0]: expected a command string, got the number 1");
+    expect(result.stderr).toContain(
+      "p.yaml:2:15: steps[0].command[0]: expected a command string, got the number 1",
+    );
   });
 
   test("YAML that does not parse names the line and column", async () => {
@@ -125,7 +153,13 @@ describe("interpolation, as buildkite-agent pipeline upload does it", () => {
   });
 
   test("--env sets a build variable for interpolation", async () => {
-    const result = await render("steps:\n  - command: deploy ${DEPLOY_TARGET:-staging} from ${BUILDKITE_BRANCH}\n", "--env", "DEPLOY_TARGET=production", "--env", "BUILDKITE_BRANCH=release");
+    const result = await render(
+      "steps:\n  - command: deploy ${DEPLOY_TARGET:-staging} from ${BUILDKITE_BRANCH}\n",
+      "--env",
+      "DEPLOY_TARGET=production",
+      "--env",
+      "BUILDKITE_BRANCH=release",
+    );
     expect(envOf(JSON.parse(result.stdout)).BUILDKITE_COMMAND).toBe("deploy production from release");
   });
 
@@ -139,7 +173,9 @@ describe("interpolation, as buildkite-agent pipeline upload does it", () => {
     const result = await render("steps:\n  - command: echo $1\n  - command: ${NEEDED?is required}\n");
     expect(result.status).toBe(2);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toContain("p.yaml:2:14: Expected identifier to start with a letter, got 1 (write $$ for a literal $)");
+    expect(result.stderr).toContain(
+      "p.yaml:2:14: Expected identifier to start with a letter, got 1 (write $$ for a literal $)",
+    );
     expect(result.stderr).toContain("p.yaml:3:14: $NEEDED: is required");
     expect(result.stderr).toContain("(ASK_PIPELINE_INTERPOLATION)");
   });
@@ -147,7 +183,9 @@ describe("interpolation, as buildkite-agent pipeline upload does it", () => {
 
 describe("flags and configuration meant for something else", () => {
   test("-f with a pipeline says to use --pipeline (-f is --config, as upstream's controller has it)", async () => {
-    const result = await run(["render", "-f", "pipeline.yml"], { "pipeline.yml": "steps:\n  - command: x\n" });
+    const result = await run(["render", "-f", "pipeline.yml"], {
+      "pipeline.yml": "steps:\n  - command: x\n",
+    });
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(
       "agent-stack-k8s render: pipeline.yml is a pipeline, not a configuration file (-f is --config, as in the upstream controller): give it with --pipeline pipeline.yml (see agent-stack-k8s render --help) (ASK_CLI_USAGE)\n",
@@ -162,7 +200,9 @@ describe("flags and configuration meant for something else", () => {
 
   test("a pipeline given as an argument says to use --pipeline", async () => {
     const result = await run(["render", "pipeline.yml"]);
-    expect(result.stderr).toContain('unexpected argument "pipeline.yml"; a pipeline is given with --pipeline pipeline.yml');
+    expect(result.stderr).toContain(
+      'unexpected argument "pipeline.yml"; a pipeline is given with --pipeline pipeline.yml',
+    );
   });
 
   test("flags only other commands use are refused", async () => {

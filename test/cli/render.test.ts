@@ -7,8 +7,8 @@ import { promisify } from "node:util";
 import { describe, expect, test } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { VERSION } from "../../src/version.ts";
-import { KUBERNETES_PLUGIN, testJob } from "../support/fixtures.ts";
 import { run } from "../support/cli.ts";
+import { KUBERNETES_PLUGIN, testJob } from "../support/fixtures.ts";
 import { expectValidJob } from "../support/k8s-validate.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

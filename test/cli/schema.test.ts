@@ -7,7 +7,12 @@ import { Ajv } from "ajv";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { run } from "../support/cli.ts";
-import { BUILDKITE_PIPELINES, readFixture, UPSTREAM_FAILING_PIPELINES, UPSTREAM_PIPELINES } from "../support/pipeline-fixtures.ts";
+import {
+  BUILDKITE_PIPELINES,
+  readFixture,
+  UPSTREAM_FAILING_PIPELINES,
+  UPSTREAM_PIPELINES,
+} from "../support/pipeline-fixtures.ts";
 
 const GENERATED = new URL("../../src/generated/pipeline-schema.json", import.meta.url);
 
@@ -50,10 +55,15 @@ describe("ajv", () => {
 
   test("refuses the value upstream's invalid2.yaml gets wrong", async () => {
     const validate = await validator();
-    const path = UPSTREAM_FAILING_PIPELINES.find((candidate) => candidate.endsWith("invalid2.yaml")) as string;
+    const path = UPSTREAM_FAILING_PIPELINES.find((candidate) =>
+      candidate.endsWith("invalid2.yaml"),
+    ) as string;
     expect(validate(pipeline(readFixture(path)))).toBe(false);
     expect(validate.errors).toContainEqual(
-      expect.objectContaining({ instancePath: "/steps/0/plugins/0/kubernetes/podSpec/containers/0/env/0/value", message: "must be string" }),
+      expect.objectContaining({
+        instancePath: "/steps/0/plugins/0/kubernetes/podSpec/containers/0/env/0/value",
+        message: "must be string",
+      }),
     );
   });
 
@@ -61,17 +71,55 @@ describe("ajv", () => {
 
   test.each([
     ["the plugin itself", plugin("          podSpecs: {}"), "/steps/0/plugins/0/kubernetes", "podSpecs"],
-    ["the plugin in the mapping form", "steps:\n  - command: x\n    plugins:\n      kubernetes:\n        sidecar: []\n", "/steps/0/plugins/kubernetes", "sidecar"],
-    ["the plugin by its full name", "steps:\n  - command: x\n    plugins:\n      - github.com/buildkite-plugins/kubernetes-buildkite-plugin:\n          podspec: {}\n", "/steps/0/plugins/0/github.com~1buildkite-plugins~1kubernetes-buildkite-plugin", "podspec"],
-    ["checkout", plugin("          checkout: {cloneFlag: x}"), "/steps/0/plugins/0/kubernetes/checkout", "cloneFlag"],
-    ["a podSpec container", plugin("          podSpec:\n            containers:\n              - image: a\n                imagePolicy: Always"), "/steps/0/plugins/0/kubernetes/podSpec/containers/0", "imagePolicy"],
-    ["a sidecar's probe", plugin("          sidecars:\n            - image: a\n              readinessProbe: {httpGet: {port: 80, paht: /}}"), "/steps/0/plugins/0/kubernetes/sidecars/0/readinessProbe/httpGet", "paht"],
-    ["a podSpecPatch", plugin("          podSpecPatch:\n            nodeSelektor: {a: b}"), "/steps/0/plugins/0/kubernetes/podSpecPatch", "nodeSelektor"],
+    [
+      "the plugin in the mapping form",
+      "steps:\n  - command: x\n    plugins:\n      kubernetes:\n        sidecar: []\n",
+      "/steps/0/plugins/kubernetes",
+      "sidecar",
+    ],
+    [
+      "the plugin by its full name",
+      "steps:\n  - command: x\n    plugins:\n      - github.com/buildkite-plugins/kubernetes-buildkite-plugin:\n          podspec: {}\n",
+      "/steps/0/plugins/0/github.com~1buildkite-plugins~1kubernetes-buildkite-plugin",
+      "podspec",
+    ],
+    [
+      "checkout",
+      plugin("          checkout: {cloneFlag: x}"),
+      "/steps/0/plugins/0/kubernetes/checkout",
+      "cloneFlag",
+    ],
+    [
+      "a podSpec container",
+      plugin(
+        "          podSpec:\n            containers:\n              - image: a\n                imagePolicy: Always",
+      ),
+      "/steps/0/plugins/0/kubernetes/podSpec/containers/0",
+      "imagePolicy",
+    ],
+    [
+      "a sidecar's probe",
+      plugin(
+        "          sidecars:\n            - image: a\n              readinessProbe: {httpGet: {port: 80, paht: /}}",
+      ),
+      "/steps/0/plugins/0/kubernetes/sidecars/0/readinessProbe/httpGet",
+      "paht",
+    ],
+    [
+      "a podSpecPatch",
+      plugin("          podSpecPatch:\n            nodeSelektor: {a: b}"),
+      "/steps/0/plugins/0/kubernetes/podSpecPatch",
+      "nodeSelektor",
+    ],
   ])("refuses an unknown field in %s", async (_name, text, instancePath, field) => {
     const validate = await validator();
     expect(validate(pipeline(text))).toBe(false);
     expect(validate.errors).toContainEqual(
-      expect.objectContaining({ instancePath, keyword: "additionalProperties", params: { additionalProperty: field } }),
+      expect.objectContaining({
+        instancePath,
+        keyword: "additionalProperties",
+        params: { additionalProperty: field },
+      }),
     );
   });
 
@@ -85,7 +133,14 @@ describe("ajv", () => {
 
   test("an enumeration from the Kubernetes documentation", async () => {
     const validate = await validator();
-    expect(validate(pipeline(plugin("          podSpec:\n            restartPolicy: Sometimes")))).toBe(false);
-    expect(validate.errors).toContainEqual(expect.objectContaining({ keyword: "enum", instancePath: "/steps/0/plugins/0/kubernetes/podSpec/restartPolicy" }));
+    expect(validate(pipeline(plugin("          podSpec:\n            restartPolicy: Sometimes")))).toBe(
+      false,
+    );
+    expect(validate.errors).toContainEqual(
+      expect.objectContaining({
+        keyword: "enum",
+        instancePath: "/steps/0/plugins/0/kubernetes/podSpec/restartPolicy",
+      }),
+    );
   });
 });

@@ -5,7 +5,12 @@ import { readFixture } from "../support/pipeline-fixtures.ts";
 
 // The token comes from the environment, as the chart's Secret gives it.
 const load = (text: string, subcommand = "launcher") =>
-  loadConfig({ args: ["--config", "config.yaml"], env: { BUILDKITE_TOKEN: "token" }, subcommand, readFile: () => text });
+  loadConfig({
+    args: ["--config", "config.yaml"],
+    env: { BUILDKITE_TOKEN: "token" },
+    subcommand,
+    readFile: () => text,
+  });
 
 test.each(["upstream-config/examples-config-26b968b.yaml", "upstream-config/examples-config-00a778d.yaml"])(
   "upstream's %s loads",
@@ -26,5 +31,7 @@ test("a key of upstream HEAD's own, integration-test-buildkite-token, is ignored
 });
 
 test("keys nobody knows are still refused, with a did-you-mean", () => {
-  expect(() => load("max-inflight: 3\n")).toThrow(/unknown configuration key "max-inflight" .*did you mean "max-in-flight"\?/);
+  expect(() => load("max-inflight: 3\n")).toThrow(
+    /unknown configuration key "max-inflight" .*did you mean "max-in-flight"\?/,
+  );
 });

@@ -16,11 +16,14 @@ function rendered(plugin: unknown): Job {
   return result.job;
 }
 
-const problems = (job: Job) => apiServerProblems(job).map((problem) => `${fieldPathText(problem.path)}: ${problem.message}`);
+const problems = (job: Job) =>
+  apiServerProblems(job).map((problem) => `${fieldPathText(problem.path)}: ${problem.message}`);
 
 const base = {
   podSpec: {
-    containers: [{ name: "app", image: "alpine:3", resources: { requests: { cpu: "500m" }, limits: { cpu: "1" } } }],
+    containers: [
+      { name: "app", image: "alpine:3", resources: { requests: { cpu: "500m" }, limits: { cpu: "1" } } },
+    ],
     volumes: [{ name: "cache", emptyDir: {} }],
   },
   sidecars: [{ image: "redis:7" }],
@@ -35,19 +38,90 @@ test("a Job the stack builds has nothing the API server would refuse, by both re
 type Breakage = (spec: NonNullable<NonNullable<Job["spec"]>["template"]["spec"]>) => void;
 
 describe.each<[string, Breakage, string]>([
-  ["duplicate container names", (spec) => spec.initContainers!.push({ ...spec.containers[0]! }), 'spec.template.spec.initContainers[3].name: Duplicate value: "app"'],
-  ["a container name that is no DNS label", (spec) => void (spec.containers[0]!.name = "App_1"), 'spec.template.spec.containers[0].name: Invalid value: "App_1"'],
-  ["a mount of an undeclared volume", (spec) => spec.containers[0]!.volumeMounts!.push({ name: "nope", mountPath: "/nope" }), 'spec.template.spec.containers[0].volumeMounts[1].name: Not found: "nope"'],
-  ["a mount path used twice", (spec) => spec.containers[0]!.volumeMounts!.push({ name: "cache", mountPath: "/workspace" }), 'spec.template.spec.containers[0].volumeMounts[1].mountPath: Invalid value: "/workspace": must be unique'],
-  ["an env entry without a name", (spec) => spec.containers[0]!.env!.push({ name: "" }), "spec.template.spec.containers[0].env[4].name: Required value"],
-  ["an env name with =", (spec) => spec.containers[0]!.env!.push({ name: "A=B", value: "c" }), 'spec.template.spec.containers[0].env[4].name: Invalid value: "A=B"'],
-  ["a value and valueFrom", (spec) => spec.containers[0]!.env!.push({ name: "A", value: "b", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }), "spec.template.spec.containers[0].env[4].valueFrom: Invalid value"],
-  ["an envFrom with no source", (spec) => void (spec.containers[0]!.envFrom = [{ prefix: "X_" }]), "spec.template.spec.containers[0].envFrom[0]: Required value: must specify one of: configMapRef, secretRef"],
-  ["a volume with two sources", (spec) => void (spec.volumes![0] = { name: "cache", emptyDir: {}, hostPath: { path: "/tmp" } }), "spec.template.spec.volumes[0].hostPath: Forbidden: may not specify more than 1 volume type"],
-  ["a volume with no source", (spec) => void (spec.volumes![0] = { name: "cache" }), "spec.template.spec.volumes[0]: Required value: must specify a volume type"],
-  ["a restart policy a Job refuses", (spec) => void (spec.restartPolicy = "Always"), 'spec.template.spec.restartPolicy: Unsupported value: "Always"'],
-  ["a pull policy Kubernetes does not know", (spec) => void (spec.containers[0]!.imagePullPolicy = "Sometimes"), 'spec.template.spec.containers[0].imagePullPolicy: Unsupported value: "Sometimes"'],
-  ["an init container restart policy other than Always", (spec) => void (spec.initContainers![2]!.restartPolicy = "Never"), 'spec.template.spec.initContainers[2].restartPolicy: Unsupported value: "Never"'],
+  [
+    "duplicate container names",
+    (spec) => spec.initContainers!.push({ ...spec.containers[0]! }),
+    'spec.template.spec.initContainers[3].name: Duplicate value: "app"',
+  ],
+  [
+    "a container name that is no DNS label",
+    (spec) => {
+      spec.containers[0]!.name = "App_1";
+    },
+    'spec.template.spec.containers[0].name: Invalid value: "App_1"',
+  ],
+  [
+    "a mount of an undeclared volume",
+    (spec) => spec.containers[0]!.volumeMounts!.push({ name: "nope", mountPath: "/nope" }),
+    'spec.template.spec.containers[0].volumeMounts[1].name: Not found: "nope"',
+  ],
+  [
+    "a mount path used twice",
+    (spec) => spec.containers[0]!.volumeMounts!.push({ name: "cache", mountPath: "/workspace" }),
+    'spec.template.spec.containers[0].volumeMounts[1].mountPath: Invalid value: "/workspace": must be unique',
+  ],
+  [
+    "an env entry without a name",
+    (spec) => spec.containers[0]!.env!.push({ name: "" }),
+    "spec.template.spec.containers[0].env[4].name: Required value",
+  ],
+  [
+    "an env name with =",
+    (spec) => spec.containers[0]!.env!.push({ name: "A=B", value: "c" }),
+    'spec.template.spec.containers[0].env[4].name: Invalid value: "A=B"',
+  ],
+  [
+    "a value and valueFrom",
+    (spec) =>
+      spec.containers[0]!.env!.push({
+        name: "A",
+        value: "b",
+        valueFrom: { fieldRef: { fieldPath: "metadata.name" } },
+      }),
+    "spec.template.spec.containers[0].env[4].valueFrom: Invalid value",
+  ],
+  [
+    "an envFrom with no source",
+    (spec) => {
+      spec.containers[0]!.envFrom = [{ prefix: "X_" }];
+    },
+    "spec.template.spec.containers[0].envFrom[0]: Required value: must specify one of: configMapRef, secretRef",
+  ],
+  [
+    "a volume with two sources",
+    (spec) => {
+      spec.volumes![0] = { name: "cache", emptyDir: {}, hostPath: { path: "/tmp" } };
+    },
+    "spec.template.spec.volumes[0].hostPath: Forbidden: may not specify more than 1 volume type",
+  ],
+  [
+    "a volume with no source",
+    (spec) => {
+      spec.volumes![0] = { name: "cache" };
+    },
+    "spec.template.spec.volumes[0]: Required value: must specify a volume type",
+  ],
+  [
+    "a restart policy a Job refuses",
+    (spec) => {
+      spec.restartPolicy = "Always";
+    },
+    'spec.template.spec.restartPolicy: Unsupported value: "Always"',
+  ],
+  [
+    "a pull policy Kubernetes does not know",
+    (spec) => {
+      spec.containers[0]!.imagePullPolicy = "Sometimes";
+    },
+    'spec.template.spec.containers[0].imagePullPolicy: Unsupported value: "Sometimes"',
+  ],
+  [
+    "an init container restart policy other than Always",
+    (spec) => {
+      spec.initContainers![2]!.restartPolicy = "Never";
+    },
+    'spec.template.spec.initContainers[2].restartPolicy: Unsupported value: "Never"',
+  ],
 ])("%s", (_name, breakIt, expected) => {
   test("lint and the test suite's validator both find it", () => {
     const job = rendered(base);
@@ -59,14 +133,25 @@ describe.each<[string, Breakage, string]>([
 
 describe("beyond the test suite's validator", () => {
   test("requests above limits, compared as quantities", () => {
-    const job = rendered({ podSpec: { containers: [{ image: "a:1", resources: { requests: { memory: "1Gi", cpu: "1" }, limits: { memory: "1000Mi", cpu: "1000m" } } }] } });
+    const job = rendered({
+      podSpec: {
+        containers: [
+          {
+            image: "a:1",
+            resources: { requests: { memory: "1Gi", cpu: "1" }, limits: { memory: "1000Mi", cpu: "1000m" } },
+          },
+        ],
+      },
+    });
     expect(problems(job)).toEqual([
       'spec.template.spec.containers[0].resources.requests.memory: Invalid value: "1Gi": must be less than or equal to memory limit of 1000Mi',
     ]);
   });
 
   test("labels and annotations Kubernetes refuses", () => {
-    const job = rendered({ metadata: { labels: { "team/a/b": "x", ok: "not ok" }, annotations: { "bad key!": "v" } } });
+    const job = rendered({
+      metadata: { labels: { "team/a/b": "x", ok: "not ok" }, annotations: { "bad key!": "v" } },
+    });
     expect(problems(job)).toEqual(
       expect.arrayContaining([
         expect.stringContaining('metadata.labels[team/a/b]: Invalid value: "team/a/b"'),

@@ -21,5 +21,7 @@ export function lint(text: string, options: Partial<LintContext> & { configYaml?
 
 /** `3:7 error ASK_X message`, one string per problem. */
 export function lines(problems: readonly Problem[]): string[] {
-  return problems.map((problem) => `${problem.line}:${problem.column} ${problem.severity} ${problem.code} ${problem.message}`);
+  return problems.map(
+    (problem) => `${problem.line}:${problem.column} ${problem.severity} ${problem.code} ${problem.message}`,
+  );
 }

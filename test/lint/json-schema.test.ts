@@ -7,13 +7,22 @@ import { describe, expect, test } from "vitest";
 import { parsePipelineSource } from "../../src/buildkite/pipeline-source.ts";
 import { type SchemaNode, validateJson } from "../../src/lint/json-schema.ts";
 import { pipelineSchema, pipelineSchemaProblems, toJson } from "../../src/lint/pipeline-schema.ts";
-import { BUILDKITE_PIPELINES, readFixture, UPSTREAM_FAILING_PIPELINES, UPSTREAM_PIPELINES } from "../support/pipeline-fixtures.ts";
+import {
+  BUILDKITE_PIPELINES,
+  readFixture,
+  UPSTREAM_FAILING_PIPELINES,
+  UPSTREAM_PIPELINES,
+} from "../support/pipeline-fixtures.ts";
 
 const ajv = new Ajv({ allErrors: true, strict: false, logger: false });
 const ajvValidate = ajv.compile(pipelineSchema());
 const document = (text: string): unknown => toJson(parsePipelineSource(text).document);
 
-const plugin = (body: string) => `steps:\n  - command: x\n    plugins:\n      - kubernetes:\n${body.split("\n").map((line) => `          ${line}`).join("\n")}\n`;
+const plugin = (body: string) =>
+  `steps:\n  - command: x\n    plugins:\n      - kubernetes:\n${body
+    .split("\n")
+    .map((line) => `          ${line}`)
+    .join("\n")}\n`;
 
 /** Broken on purpose, each in one way. */
 const BROKEN: Readonly<Record<string, string>> = {
@@ -32,9 +41,13 @@ const BROKEN: Readonly<Record<string, string>> = {
   "plugin bad interposer": plugin("commandParams: {interposer: bogus}"),
   "container unknown field": plugin("podSpec:\n  containers:\n    - image: a\n      imagePolicy: x"),
   "container bad enum": plugin("podSpec:\n  containers:\n    - image: a\n      imagePullPolicy: always"),
-  "mount without mountPath": plugin("podSpec:\n  containers:\n    - image: a\n      volumeMounts: [{name: x}]"),
+  "mount without mountPath": plugin(
+    "podSpec:\n  containers:\n    - image: a\n      volumeMounts: [{name: x}]",
+  ),
   "init container without name": plugin("podSpec:\n  initContainers:\n    - image: a"),
-  "env value as a number": plugin("podSpec:\n  containers:\n    - image: a\n      env: [{name: A, value: 1}]"),
+  "env value as a number": plugin(
+    "podSpec:\n  containers:\n    - image: a\n      env: [{name: A, value: 1}]",
+  ),
   "a bad quantity": plugin("podSpec:\n  containers:\n    - image: a\n      resources: {limits: {cpu: lots}}"),
   "a bad directive value": plugin("podSpecPatch:\n  $patch: remove"),
   "patch unknown field": plugin("podSpecPatch:\n  nodeSelektor: {}"),
@@ -43,9 +56,15 @@ const BROKEN: Readonly<Record<string, string>> = {
 /** Valid, each exercising something. */
 const VALID: Readonly<Record<string, string>> = {
   "a legacy null plugin": plugin("").replace("- kubernetes:\n", "- kubernetes:"),
-  "a patch with nulls and directives": plugin("podSpecPatch:\n  nodeSelector: {a: null}\n  $$patch: merge\n  containers:\n    - name: x\n      $patch: delete"),
-  "quantities as numbers": plugin("podSpec:\n  containers:\n    - image: a\n      resources: {limits: {cpu: 1, memory: 1.5e9}}"),
-  "intOrString both ways": plugin("podSpec:\n  containers:\n    - image: a\n      readinessProbe: {httpGet: {port: http}}\n    - image: b\n      readinessProbe: {httpGet: {port: 8080}}"),
+  "a patch with nulls and directives": plugin(
+    "podSpecPatch:\n  nodeSelector: {a: null}\n  $$patch: merge\n  containers:\n    - name: x\n      $patch: delete",
+  ),
+  "quantities as numbers": plugin(
+    "podSpec:\n  containers:\n    - image: a\n      resources: {limits: {cpu: 1, memory: 1.5e9}}",
+  ),
+  "intOrString both ways": plugin(
+    "podSpec:\n  containers:\n    - image: a\n      readinessProbe: {httpGet: {port: http}}\n    - image: b\n      readinessProbe: {httpGet: {port: 8080}}",
+  ),
 };
 
 describe("agrees with ajv on what is valid", () => {
@@ -70,12 +89,18 @@ describe("agrees with ajv on what is valid", () => {
 
 describe("explains", () => {
   const check = (schema: SchemaNode, value: unknown) =>
-    validateJson(value, schema, ["x"], { root: { definitions: { thing: { type: "object", properties: { name: { type: "string" } }, additionalProperties: false } } } });
+    validateJson(value, schema, ["x"], {
+      root: {
+        definitions: {
+          thing: { type: "object", properties: { name: { type: "string" } }, additionalProperties: false },
+        },
+      },
+    });
 
   test("when no branch fits the type, says which types would", () => {
-    expect(check({ anyOf: [{ type: "string" }, { type: "array" }] }, 3).map((problem) => problem.message)).toEqual([
-      "expected a string or a list, got the number 3",
-    ]);
+    expect(
+      check({ anyOf: [{ type: "string" }, { type: "array" }] }, 3).map((problem) => problem.message),
+    ).toEqual(["expected a string or a list, got the number 3"]);
   });
 
   test("when a branch fits the type, reports that branch's problems", () => {
@@ -86,30 +111,42 @@ describe("explains", () => {
   });
 
   test("a value that matches two branches of a oneOf", () => {
-    expect(check({ oneOf: [{ type: "number" }, { type: "integer" }] }, 3).map((problem) => problem.message)).toEqual([
-      "matches more than one of the forms allowed here",
-    ]);
+    expect(
+      check({ oneOf: [{ type: "number" }, { type: "integer" }] }, 3).map((problem) => problem.message),
+    ).toEqual(["matches more than one of the forms allowed here"]);
   });
 
   test("a value a `not` refuses, and a pattern", () => {
-    expect(check({ type: "string", pattern: "^[a-z]+$", not: { pattern: "^x" } }, "xY").map((problem) => problem.message)).toEqual([
-      'the string "xY" must not match ^x',
-      'the string "xY" does not match ^[a-z]+$',
-    ]);
+    expect(
+      check({ type: "string", pattern: "^[a-z]+$", not: { pattern: "^x" } }, "xY").map(
+        (problem) => problem.message,
+      ),
+    ).toEqual(['the string "xY" must not match ^x', 'the string "xY" does not match ^[a-z]+$']);
   });
 
   test("keys a propertyNames schema refuses are reported at the key", () => {
     const [problem] = check({ type: "object", propertyNames: { pattern: "^[a-z]+$" } }, { "A B": 1 });
-    expect(problem).toMatchObject({ at: "key", path: ["x", "A B"], message: 'the key the string "A B" does not match ^[a-z]+$' });
+    expect(problem).toMatchObject({
+      at: "key",
+      path: ["x", "A B"],
+      message: 'the key the string "A B" does not match ^[a-z]+$',
+    });
   });
 
   test("field names match in any case where the caller says so, with a warning", () => {
     const problems = validateJson({ NAME: 3 }, { $ref: "#/definitions/thing" }, [], {
-      root: { definitions: { thing: { type: "object", properties: { name: { type: "string" } }, additionalProperties: false } } },
+      root: {
+        definitions: {
+          thing: { type: "object", properties: { name: { type: "string" } }, additionalProperties: false },
+        },
+      },
       caseInsensitive: () => true,
     });
     expect(problems.map((problem) => [problem.kind, problem.message])).toEqual([
-      ["field-case", '"NAME" is spelt "name"; it works because field names match in any case, but write "name"'],
+      [
+        "field-case",
+        '"NAME" is spelt "name"; it works because field names match in any case, but write "name"',
+      ],
       ["type", "expected a string, got the number 3"],
     ]);
   });

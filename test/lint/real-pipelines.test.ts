@@ -21,7 +21,11 @@ import { lines } from "./helpers.ts";
 
 /** The cluster upstream's integration tests run in: its PodTemplate and resource class. */
 const context = {
-  config: loadConfig({ args: ["--config", "c.yaml"], env: {}, readFile: () => readFixture(CLUSTER_CONTEXT.config) }).config,
+  config: loadConfig({
+    args: ["--config", "c.yaml"],
+    env: {},
+    readFile: () => readFixture(CLUSTER_CONTEXT.config),
+  }).config,
   podTemplates: podTemplatesFrom([{ path: "t.yaml", text: readFixture(CLUSTER_CONTEXT.podTemplates) }]),
   interpolate: true,
 };
@@ -34,9 +38,12 @@ describe("no false errors", () => {
     expect(lines(lintFixture(path).problems)).toEqual([]);
   });
 
-  test.each(BUILDKITE_PIPELINES.filter((path) => !path.endsWith("matrix.yml")))("Buildkite's %s lints clean", (path) => {
-    expect(lines(lintFixture(path).problems)).toEqual([]);
-  });
+  test.each(BUILDKITE_PIPELINES.filter((path) => !path.endsWith("matrix.yml")))(
+    "Buildkite's %s lints clean",
+    (path) => {
+      expect(lines(lintFixture(path).problems)).toEqual([]);
+    },
+  );
 
   test("Buildkite's matrix.yml: only the adjustment pipeline upload refuses (go-pipeline reads `with` as a value or a mapping, not a list)", () => {
     expect(lines(lintFixture("pipelines/buildkite-schema-tests/matrix.yml").problems)).toEqual([
@@ -45,22 +52,42 @@ describe("no false errors", () => {
   });
 
   test("without the cluster's PodTemplate or resource classes, lint says what it could not check", () => {
-    expect(lines(lintFixture("pipelines/agent-stack-k8s-integration/podtemplate.yaml", { podTemplates: podTemplatesFrom([]) }).problems)).toEqual([
+    expect(
+      lines(
+        lintFixture("pipelines/agent-stack-k8s-integration/podtemplate.yaml", {
+          podTemplates: podTemplatesFrom([]),
+        }).problems,
+      ),
+    ).toEqual([
       '9:24 error ASK_POD_TEMPLATE_FETCH step ":wave:": Error fetching podTemplate "integration-tests-pod-template": podtemplates "integration-tests-pod-template" not found (known from --pod-template: none)',
     ]);
     const withoutClasses = lintFixture("pipelines/agent-stack-k8s-integration/resource-class.yaml", {
       config: loadConfig({ args: [], env: {} }).config,
     });
-    expect(withoutClasses.problems.map((problem) => `${problem.severity} ${problem.code}`)).toEqual(["warning ASK_RESOURCE_CLASS"]);
+    expect(withoutClasses.problems.map((problem) => `${problem.severity} ${problem.code}`)).toEqual([
+      "warning ASK_RESOURCE_CLASS",
+    ]);
   });
 });
 
 describe("upstream's pipelines that are meant to fail", () => {
   test.each([
-    ["invalid.yaml", '14:27 error ASK_LINT_API_SERVER step ":wave:": the API server would reject the Job: spec.template.spec.containers[0].volumeMounts[0].name: Not found: "this-doesnt-exist"'],
-    ["invalid2.yaml", '14:28 error ASK_PLUGIN_DECODE step ":wave:": agent-stack-k8s failed to parse the job: failed parsing Kubernetes plugin: json: cannot unmarshal number into Go struct field EnvVar.podSpec.containers.env.value of type string (at plugins[0].kubernetes.podSpec.containers[0].env[0].value)'],
-    ["invalid-image-name.yaml", '9:24 error ASK_IMAGE_REFERENCE step ":x:": invalid reference format "buildkite/agent:latest plus some extra junk" for container "container-0"'],
-    ["podspecpatch-agent.yaml", '15:17 error ASK_PATCH_COMMAND_MODIFICATION step ":x:": agent-stack-k8s failed to build a podSpec for the job: failed to apply podSpec patch from k8s plugin: for the agent container, modifying container commands or args via podSpecPatch is not supported'],
+    [
+      "invalid.yaml",
+      '14:27 error ASK_LINT_API_SERVER step ":wave:": the API server would reject the Job: spec.template.spec.containers[0].volumeMounts[0].name: Not found: "this-doesnt-exist"',
+    ],
+    [
+      "invalid2.yaml",
+      '14:28 error ASK_PLUGIN_DECODE step ":wave:": agent-stack-k8s failed to parse the job: failed parsing Kubernetes plugin: json: cannot unmarshal number into Go struct field EnvVar.podSpec.containers.env.value of type string (at plugins[0].kubernetes.podSpec.containers[0].env[0].value)',
+    ],
+    [
+      "invalid-image-name.yaml",
+      '9:24 error ASK_IMAGE_REFERENCE step ":x:": invalid reference format "buildkite/agent:latest plus some extra junk" for container "container-0"',
+    ],
+    [
+      "podspecpatch-agent.yaml",
+      '15:17 error ASK_PATCH_COMMAND_MODIFICATION step ":x:": agent-stack-k8s failed to build a podSpec for the job: failed to apply podSpec patch from k8s plugin: for the agent container, modifying container commands or args via podSpecPatch is not supported',
+    ],
   ])("%s: the one problem upstream's test expects", (name, expected) => {
     const path = UPSTREAM_FAILING_PIPELINES.find((candidate) => candidate.endsWith(`/${name}`)) as string;
     expect(lines(lintFixture(path).problems)).toEqual([expected]);
@@ -70,7 +97,8 @@ describe("upstream's pipelines that are meant to fail", () => {
     const path = "pipelines/agent-stack-k8s-ci/pipeline.yaml";
     expect(lines(lintFixture(path).problems)).toEqual(
       [216, 228, 239, 260].map(
-        (line) => `${line}:9 error ASK_PIPELINE_INTERPOLATION Expected identifier to start with a letter, got / (write $$ for a literal $)`,
+        (line) =>
+          `${line}:9 error ASK_PIPELINE_INTERPOLATION Expected identifier to start with a letter, got / (write $$ for a literal $)`,
       ),
     );
     expect(lintFixture(path, { interpolate: false }).problems).toEqual([]);
@@ -82,18 +110,21 @@ describe("lint and render agree", () => {
   const files = fixtureFiles([...paths, CLUSTER_CONTEXT.config, CLUSTER_CONTEXT.podTemplates]);
   const contextFlags = ["--config", CLUSTER_CONTEXT.config, "--pod-template", CLUSTER_CONTEXT.podTemplates];
 
-  test.each(paths)("%s: every job render fails is a lint error with its code, where render says", async (path) => {
-    const rendered = await run(["render", "--pipeline", path, ...contextFlags], files);
-    const failures = [...rendered.stderr.matchAll(/^(\S+:\d+:\d+): error: .* \((ASK_[A-Z_]+)\)$/gm)].map(
-      ([, place, code]) => `${place} ${code}`,
-    );
-    const linted = await run(["lint", path, ...contextFlags], files);
-    const errors = [...linted.stdout.matchAll(/^(\S+:\d+:\d+): error: .* \((ASK_[A-Z_]+)\)$/gm)].map(
-      ([, place, code]) => `${place} ${code}`,
-    );
-    for (const failure of failures) expect(errors).toContain(failure);
-    // A pipeline render refuses as a whole (exit 2) is an error for lint too.
-    if (rendered.status === 2) expect(linted.status).not.toBe(0);
-    if (linted.status === 0) expect(rendered.status).toBe(0);
-  });
+  test.each(paths)(
+    "%s: every job render fails is a lint error with its code, where render says",
+    async (path) => {
+      const rendered = await run(["render", "--pipeline", path, ...contextFlags], files);
+      const failures = [...rendered.stderr.matchAll(/^(\S+:\d+:\d+): error: .* \((ASK_[A-Z_]+)\)$/gm)].map(
+        ([, place, code]) => `${place} ${code}`,
+      );
+      const linted = await run(["lint", path, ...contextFlags], files);
+      const errors = [...linted.stdout.matchAll(/^(\S+:\d+:\d+): error: .* \((ASK_[A-Z_]+)\)$/gm)].map(
+        ([, place, code]) => `${place} ${code}`,
+      );
+      for (const failure of failures) expect(errors).toContain(failure);
+      // A pipeline render refuses as a whole (exit 2) is an error for lint too.
+      if (rendered.status === 2) expect(linted.status).not.toBe(0);
+      if (linted.status === 0) expect(rendered.status).toBe(0);
+    },
+  );
 });
