@@ -18,6 +18,7 @@ import {
   type ParsedNode,
   parseDocument,
 } from "yaml";
+import { AgentStackError } from "../errors.ts";
 import { inputError } from "./pipeline-input.ts";
 
 /** 1-based, as editors and compilers print them. */
@@ -40,7 +41,19 @@ export type PathSegment = string | number;
 
 const START: Position = { line: 1, column: 1 };
 
-/** Throws `ASK_INPUT_INVALID` (with the position in `path`) for text that is not YAML. */
+/** `ASK_INPUT_INVALID` for text that is not YAML, with where the parser stopped. */
+export class PipelineSyntaxError extends AgentStackError {
+  readonly position: Position;
+  readonly reason: string;
+
+  constructor(position: Position, reason: string) {
+    super("ASK_INPUT_INVALID", `${formatPosition(position)}: not valid YAML: ${reason}`, { path: "" });
+    this.position = position;
+    this.reason = `not valid YAML: ${reason}`;
+  }
+}
+
+/** Throws `PipelineSyntaxError` for text that is not YAML. */
 export function parsePipelineSource(text: string): PipelineSource {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { merge: true, lineCounter });
@@ -48,7 +61,7 @@ export function parsePipelineSource(text: string): PipelineSource {
   if (error !== undefined) {
     const where = error.linePos?.[0];
     const position = where === undefined ? START : { line: where.line, column: where.col };
-    throw inputError("", `${formatPosition(position)}: not valid YAML: ${firstLine(error.message)}`);
+    throw new PipelineSyntaxError(position, firstLine(error.message));
   }
   let value: unknown;
   try {

@@ -19,6 +19,7 @@ import {
   formatPosition,
   type PathSegment,
   type PipelineSource,
+  PipelineSyntaxError,
   parsePath,
   parsePipelineSource,
 } from "../buildkite/pipeline-source.ts";
@@ -60,8 +61,17 @@ export function lintPipeline(file: string, text: string, context: LintContext): 
   try {
     source = parsePipelineSource(text);
   } catch (error) {
-    if (!isAgentStackError(error, "ASK_INPUT_INVALID")) throw error;
-    return { problems: [syntaxProblem(file, error)], unparseable: true };
+    if (!(error instanceof PipelineSyntaxError)) throw error;
+    const { line, column } = error.position;
+    const problem: Problem = {
+      file,
+      line,
+      column,
+      severity: "error",
+      message: error.reason,
+      code: error.code,
+    };
+    return { problems: [problem], unparseable: true };
   }
   const options: PipelineJobsOptions = {
     file,
@@ -90,18 +100,6 @@ export function lintPipeline(file: string, text: string, context: LintContext): 
   }
   for (const job of jobs) expandAndCheck(job, context, report);
   return { problems: report.problems(), unparseable: false };
-}
-
-function syntaxProblem(file: string, error: AgentStackError): Problem {
-  const match = /^(\d+):(\d+): (.*)$/s.exec(error.message);
-  return {
-    file,
-    line: match ? Number(match[1]) : 1,
-    column: match ? Number(match[2]) : 1,
-    severity: "error",
-    message: oneLine(match?.[3] ?? error.message),
-    code: "ASK_INPUT_INVALID",
-  };
 }
 
 function expandAndCheck(job: PipelineJob, context: LintContext, report: Report): void {
