@@ -133,7 +133,7 @@ function expandAndCheck(job: PipelineJob, context: LintContext, report: Report):
   }
   for (const invalid of unpullableImages(result.job)) {
     report.add(
-      imageLocation(job, invalid.container),
+      imageLocation(job, invalid.container, true),
       "error",
       `${step}: ${invalidImageText(invalid)}: the kubelet would refuse to pull it (InvalidImageName)`,
       "ASK_IMAGE_REFERENCE",

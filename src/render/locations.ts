@@ -52,14 +52,18 @@ export function errorLocation(job: PipelineJob, error: AgentStackError): Path {
   }
 }
 
-/** Where the image of a container is written: its own `image`, or the step's `image` attribute. */
-export function imageLocation(job: PipelineJob, container: string): Path {
+/**
+ * Where the image of a container is written: its own `image`, or, in the Job as created (`applied`),
+ * the step's `image` attribute, which replaces the command containers' after the image checks.
+ */
+export function imageLocation(job: PipelineJob, container: string, applied = false): Path {
   const source =
     containerSource(job, "containers", container) ?? containerSource(job, "initContainers", container);
   const isCommandContainer =
     source?.list === "containers" || (source === undefined && /^container-\d+$/.test(container));
-  if (isCommandContainer && job.imageFrom === "step") return [...stepPath(job), "image"];
-  if (isCommandContainer && job.imageFrom === "pipeline") return ["image"];
+  const fromAttribute = isCommandContainer && (applied || source === undefined);
+  if (fromAttribute && job.imageFrom === "step") return [...stepPath(job), "image"];
+  if (fromAttribute && job.imageFrom === "pipeline") return ["image"];
   if (source === undefined) return pluginOrStep(job);
   return hasField(source.value, "image") ? [...source.path, writtenKey(source.value, "image")] : source.path;
 }
@@ -70,34 +74,7 @@ export function jobPathLocation(job: PipelineJob, expanded: Job, path: Path): Pa
   const spec = expanded.spec?.template?.spec;
   if (a === "spec" && b === "template" && c === "spec" && spec !== undefined) {
     if ((list === "containers" || list === "initContainers") && typeof index === "number") {
-      const containers = (spec[list] ?? []) as unknown as Array<Record<string, unknown>>;
-      let container = containers[index];
-      if (container === undefined) return pluginOrStep(job);
-      // An image check runs another container's image with its pull policy: point at that container.
-      if (typeof container.name === "string" && container.name.startsWith(IMAGE_CHECK_PREFIX)) {
-        const checked = spec.containers.find((candidate) => candidate.image === container?.image);
-        if (checked !== undefined) {
-          return jobPathLocation(job, expanded, [
-            "spec",
-            "template",
-            "spec",
-            "containers",
-            spec.containers.indexOf(checked),
-            ...rest,
-          ]);
-        }
-      }
-      const source = containerSource(job, list, typeof container.name === "string" ? container.name : "", {
-        index,
-        stackInitContainers: containers.findIndex((candidate) => !isStackInitContainer(candidate.name)),
-      });
-      const matched = source === undefined ? [] : matchedPath(source.value, container, rest);
-      // A mount the source entry does not have came from the plugin's shared lists.
-      const complete = source !== undefined && matched.length === rest.length;
-      container = container as Record<string, unknown>;
-      const shared = complete ? undefined : sharedSource(job, container, rest);
-      if (shared !== undefined) return shared;
-      return source === undefined ? pluginOrStep(job) : [...source.path, ...matched];
+      return containerPathLocation(job, spec, list, index, rest);
     }
     if (list === "volumes" && typeof index === "number") {
       const name = spec.volumes?.[index]?.name;
@@ -123,6 +100,36 @@ export function jobPathLocation(job: PipelineJob, expanded: Job, path: Path): Pa
     }
   }
   return pluginOrStep(job);
+}
+
+type PodSpec = NonNullable<NonNullable<Job["spec"]>["template"]["spec"]>;
+
+function containerPathLocation(
+  job: PipelineJob,
+  spec: PodSpec,
+  list: "containers" | "initContainers",
+  index: number,
+  rest: Path,
+): Path {
+  const containers = (spec[list] ?? []) as unknown as Array<Record<string, unknown>>;
+  const container = containers[index];
+  if (container === undefined) return pluginOrStep(job);
+  const name = typeof container.name === "string" ? container.name : "";
+  // An image check runs another container's image with its pull policy: point at that container.
+  if (name.startsWith(IMAGE_CHECK_PREFIX)) {
+    const checked = spec.containers.findIndex((candidate) => candidate.image === container.image);
+    if (checked >= 0) return containerPathLocation(job, spec, "containers", checked, rest);
+  }
+  const source = containerSource(job, list, name, {
+    index,
+    stackInitContainers: containers.findIndex((candidate) => !isStackInitContainer(candidate.name)),
+  });
+  const matched = source === undefined ? [] : matchedPath(source.value, container, rest);
+  // What the source entry does not have came from the plugin's shared lists (`extraVolumeMounts`…).
+  const complete = source !== undefined && matched.length === rest.length;
+  const shared = complete ? undefined : sharedSource(job, container, rest);
+  if (shared !== undefined) return shared;
+  return source === undefined ? pluginOrStep(job) : [...source.path, ...matched];
 }
 
 export function stepPath(job: PipelineJob): Path {

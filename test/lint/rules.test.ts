@@ -223,6 +223,13 @@ describe("semantics: the step expanded as the webhook expands it", () => {
     ]);
   });
 
+  test("a bad image of a podSpec container is reported there, even with a step image attribute", () => {
+    const text = plugin("podSpec:\n  containers:\n    - image: UPPER", "    image: alpine:3\n");
+    expect(lines(lint(text).problems)).toEqual([
+      '9:24 error ASK_IMAGE_REFERENCE step "build": repository name must be lowercase "UPPER" for container "container-0"',
+    ]);
+  });
+
   test("a patch that changes the agent's command", () => {
     const text = plugin("podSpecPatch:\n  containers:\n    - name: agent\n      command: [sh]");
     expect(lines(lint(text).problems)).toEqual(
