@@ -78,7 +78,7 @@ export function renderCommand(args: readonly string[], io: CommandIo): number {
     io.stdout(`${formatHelp("render", RENDER_FLAGS, HELP)}\n`);
     return 0;
   }
-  for (const warning of loaded.warnings) io.stderr(`warning: ${warning}\n`);
+  for (const warning of loaded.warnings) io.stderr(`agent-stack-k8s render: warning: ${warning}\n`);
   const { flags, config } = loaded;
   const [extra] = loaded.positionals;
   if (extra !== undefined) {

@@ -1,6 +1,7 @@
 /** Configuration files written for upstream load here. */
 import { expect, test } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
+import { run } from "../support/cli.ts";
 import { readFixture } from "../support/pipeline-fixtures.ts";
 
 // The token comes from the environment, as the chart's Secret gives it.
@@ -34,4 +35,18 @@ test("keys nobody knows are still refused, with a did-you-mean", () => {
   expect(() => load("max-inflight: 3\n")).toThrow(
     /unknown configuration key "max-inflight" .*did you mean "max-in-flight"\?/,
   );
+});
+
+test("render and lint print a configuration warning in the commands' format", async () => {
+  const files = { "c.yaml": "integration-test-buildkite-token: x\n", "p.yaml": "steps:\n  - command: x\n" };
+  for (const args of [
+    ["render", "--pipeline", "p.yaml"],
+    ["lint", "p.yaml"],
+  ]) {
+    const result = await run([...args, "--config", "c.yaml"], files);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe(
+      `agent-stack-k8s ${args[0]}: warning: integration-test-buildkite-token (in file c.yaml:1) is ignored: upstream reads it only in its own integration tests; the launcher's token is buildkite-token\n`,
+    );
+  }
 });
