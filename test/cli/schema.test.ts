@@ -22,10 +22,16 @@ async function schema(): Promise<Record<string, unknown>> {
   return JSON.parse(result.stdout);
 }
 
-async function validator() {
-  // Buildkite's schema has a textField `format: regex`, which ajv does not know without ajv-formats.
-  const ajv = new Ajv({ allErrors: true, strict: false, logger: false });
-  return ajv.compile(await schema());
+let compiled: Promise<ReturnType<Ajv["compile"]>> | undefined;
+
+/** ajv compiles the schema the command printed, once for the file: it takes a second or two. */
+function validator() {
+  compiled ??= schema().then((printed) => {
+    // Buildkite's schema has a textField `format: regex`, which ajv does not know without ajv-formats.
+    const ajv = new Ajv({ allErrors: true, strict: false, logger: false });
+    return ajv.compile(printed);
+  });
+  return compiled;
 }
 
 const pipeline = (text: string): unknown => parse(text, { merge: true });
