@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { VERSION } from "../../src/version.ts";
 import { run } from "../support/cli.ts";
 
-const COMMANDS = ["render", "lint", "launcher", "webhook", "certs"];
+const COMMANDS = ["render", "lint", "launcher", "webhook", "certs", "diagnose"];
 
 describe("--help", () => {
   test.each(COMMANDS)("%s --help has no upstream version jargon and no doubled details", async (command) => {
