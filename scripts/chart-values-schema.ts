@@ -240,13 +240,21 @@ export function chartValuesSchema(): Schema {
         type: "string",
         description: "Image of the launcher, webhook and certs; empty: the chart's appVersion",
       },
-      imagePullPolicy: { type: "string", enum: ["Always", "IfNotPresent", "Never"] },
+      imagePullPolicy: {
+        type: "string",
+        enum: ["Always", "IfNotPresent", "Never"],
+        description: "Pull policy of the stack's image",
+      },
       imagePullSecrets: {
         type: "array",
+        description: "Secrets to pull the stack's image with (a list of `name:`)",
         items: { type: "object", required: ["name"], properties: { name: { type: "string" } } },
       },
-      nameOverride: { type: "string" },
-      fullnameOverride: { type: "string" },
+      nameOverride: { type: "string", description: "Replaces the chart's name in the objects' names" },
+      fullnameOverride: {
+        type: "string",
+        description: "Replaces <release>-agent-stack-k8s, the prefix of the objects' names",
+      },
       config: configSchema(),
       labels: {
         ...stringMap,
@@ -254,10 +262,17 @@ export function chartValuesSchema(): Schema {
         propertyNames: { not: { enum: RESERVED_LABELS } },
       },
       annotations: { ...stringMap, description: "Extra pod annotations" },
-      nodeSelector: stringMap,
-      tolerations: { type: "array", items: { type: "object" } },
-      secretsMetadata: metadata,
-      serviceAccountMetadata: metadata,
+      nodeSelector: { ...stringMap, description: "nodeSelector of the stack's pods" },
+      tolerations: {
+        type: "array",
+        description: "Tolerations of the stack's pods",
+        items: { type: "object" },
+      },
+      secretsMetadata: { ...metadata, description: "Extra labels and annotations of the rendered Secret" },
+      serviceAccountMetadata: {
+        ...metadata,
+        description: "Extra labels and annotations of the ServiceAccounts (e.g. a cloud IAM role)",
+      },
       controllerEnv: {
         type: "array",
         description: "Extra environment variables of the launcher (Kubernetes EnvVar)",
@@ -271,8 +286,8 @@ export function chartValuesSchema(): Schema {
           replicas: nonNegativeInteger,
           port: { type: "integer", minimum: 1, maximum: 65535 },
           nodeOptions: { type: "string", description: "NODE_OPTIONS of the launcher" },
-          affinity: { type: "object" },
-          priorityClassName: { type: "string" },
+          affinity: { type: "object", description: "Affinity of the launcher's pods" },
+          priorityClassName: { type: "string", description: "PriorityClass of the launcher's pods" },
         },
       },
       webhook: {
@@ -280,22 +295,25 @@ export function chartValuesSchema(): Schema {
         additionalProperties: false,
         properties: {
           replicas: { type: "integer", minimum: 1 },
-          port: { type: "integer", minimum: 1, maximum: 65535 },
+          port: { type: "integer", minimum: 1, maximum: 65535, description: "The webhook's HTTPS port" },
           timeoutSeconds: { type: "integer", minimum: 2, maximum: 30 },
           namespaces: { type: "array", items: { type: "string", minLength: 1 } },
           namespaceSelector: { type: "object" },
-          resources,
+          resources: { ...resources, description: "The webhook container's resources" },
           preStopSleepSeconds: nonNegativeInteger,
           podDisruptionBudget: {
             type: "object",
             additionalProperties: false,
             properties: {
-              enabled: { type: "boolean" },
-              maxUnavailable: { type: ["integer", "string"] },
+              enabled: { type: "boolean", description: "A PodDisruptionBudget for the webhook's pods" },
+              maxUnavailable: {
+                type: ["integer", "string"],
+                description: "Its maxUnavailable (a number or a percentage)",
+              },
             },
           },
-          affinity: { type: "object" },
-          priorityClassName: { type: "string" },
+          affinity: { type: "object", description: "Affinity of the webhook's pods" },
+          priorityClassName: { type: "string", description: "PriorityClass of the webhook's pods" },
         },
       },
       certificates: {
@@ -307,11 +325,11 @@ export function chartValuesSchema(): Schema {
             type: "object",
             additionalProperties: false,
             properties: {
-              caValidity: duration,
-              servingValidity: duration,
+              caValidity: { ...duration, description: "Lifetime of the CA it creates" },
+              servingValidity: { ...duration, description: "Lifetime of the serving certificates it issues" },
               checkInterval: duration,
               port: { type: "integer", minimum: 1, maximum: 65535 },
-              resources,
+              resources: { ...resources, description: "The certs keeper container's resources" },
             },
           },
           certManager: {
@@ -323,15 +341,18 @@ export function chartValuesSchema(): Schema {
                 additionalProperties: false,
                 properties: { name: { type: "string" }, kind: { type: "string" }, group: { type: "string" } },
               },
-              duration: duration,
-              renewBefore: duration,
+              duration: { ...duration, description: "Lifetime of the Certificate" },
+              renewBefore: { ...duration, description: "How long before expiry cert-manager renews it" },
             },
           },
           provided: {
             type: "object",
             additionalProperties: false,
             properties: {
-              secretName: { type: "string" },
+              secretName: {
+                type: "string",
+                description: "A kubernetes.io/tls Secret of the release namespace for <fullname>-webhook.<namespace>.svc",
+              },
               caBundle: { type: "string", pattern: "^([A-Za-z0-9+/=\\s]*)$" },
             },
           },
@@ -347,7 +368,7 @@ export function chartValuesSchema(): Schema {
           },
           deployGrafanaDashboard: {
             type: "boolean",
-            description: "Upstream's Grafana dashboard; this chart ships none, so only false is accepted",
+            description: "A ConfigMap with the stack's Grafana dashboard, for Grafana's dashboard sidecar",
           },
           podMonitor: {
             type: "object",
