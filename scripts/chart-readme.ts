@@ -100,8 +100,14 @@ function isGroup(schema: Schema): boolean {
 }
 
 function row(key: string, schema: Schema, pair: Pair | undefined, description: string | undefined): Row {
-  const value = pair === undefined ? schema.default : (pair.toJSON() as Record<string, unknown>)[keyName(pair)];
-  return { key, type: typeText(schema), default: defaultText(value), description: oneLine(description ?? "") };
+  const value =
+    pair === undefined ? schema.default : (pair.toJSON() as Record<string, unknown>)[keyName(pair)];
+  return {
+    key,
+    type: typeText(schema),
+    default: defaultText(value),
+    description: oneLine(description ?? ""),
+  };
 }
 
 function pairOf(map: YAMLMap, key: string): Pair | undefined {

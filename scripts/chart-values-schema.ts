@@ -351,7 +351,8 @@ export function chartValuesSchema(): Schema {
             properties: {
               secretName: {
                 type: "string",
-                description: "A kubernetes.io/tls Secret of the release namespace for <fullname>-webhook.<namespace>.svc",
+                description:
+                  "A kubernetes.io/tls Secret of the release namespace for <fullname>-webhook.<namespace>.svc",
               },
               caBundle: { type: "string", pattern: "^([A-Za-z0-9+/=\\s]*)$" },
             },

@@ -18,7 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeBuildkite, startFakeBuildkite } from "../fakes/buildkite/fake-buildkite.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 import { expectValidJob } from "../support/k8s-validate.ts";
+import { exposedFamilies, familyOf, type MetricType, promqlMetricNames } from "../support/promql.ts";
 import { eventually, freePort } from "../webhook/harness.ts";
+import { dashboardQueries, readDashboard } from "./dashboard.ts";
 import { type LocalPod, localPod, type PodTemplateSpec, type RunningContainer } from "./pods.ts";
 import {
   HELM,
@@ -32,18 +34,33 @@ import {
 
 const JOBS = 3;
 
-function status(url: string, options: { ca?: string; servername?: string } = {}): Promise<number> {
+interface TlsOptions {
+  readonly ca?: string;
+  readonly servername?: string;
+}
+
+/** GET: the status and body, or status 0 when nothing answers. */
+function get(url: string, options: TlsOptions = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const request = url.startsWith("https:")
       ? httpsGet(url, { ca: options.ca, servername: options.servername, agent: false, timeout: 2_000 })
       : httpGet(url, { agent: false, timeout: 2_000 });
     request.on("response", (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on("error", () => resolve({ status: 0, body }));
     });
-    request.on("error", () => resolve(0));
+    request.on("error", () => resolve({ status: 0, body: "" }));
     request.on("timeout", () => request.destroy());
   });
+}
+
+async function status(url: string, options: TlsOptions = {}): Promise<number> {
+  return (await get(url, options)).status;
 }
 
 describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_REASON}`, () => {
@@ -57,6 +74,8 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
   let launcherPort: number;
   let certsPort: number;
   let webhookName: string;
+  /** How a client reaches the webhook through its Service: the CA and the name it checks. */
+  let webhookTls: TlsOptions;
 
   const deployment = (component: string) => {
     const found = objectsOfKind(objects, "Deployment").find(
@@ -159,13 +178,12 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
       data: Record<string, string>;
     };
     const ca = Buffer.from(tlsSecret.data["ca.crt"] as string, "base64").toString("utf8");
-    await waitFor("the webhook to be ready", 30_000, async () => {
-      const readiness = await status(`https://127.0.0.1:${webhookPort}/readyz`, {
-        ca,
-        servername: `${webhookName}.${NAMESPACE}.svc`,
-      });
-      return readiness === 200;
-    });
+    webhookTls = { ca, servername: `${webhookName}.${NAMESPACE}.svc` };
+    await waitFor(
+      "the webhook to be ready",
+      30_000,
+      async () => (await status(`https://127.0.0.1:${webhookPort}/readyz`, webhookTls)) === 200,
+    );
 
     await runPod("launcher");
     await waitFor(
@@ -285,6 +303,44 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
     expect((created.spec?.template.spec?.containers ?? []).map((container) => container.name)).toEqual(
       expect.arrayContaining(["build", "agent"]),
     );
+  });
+
+  it("serves every metric the Grafana dashboard queries, as the PodMonitor scrapes the three pods", async () => {
+    // What the processes register (prom-client), read from their own /metrics: the launcher's and the
+    // webhook's ports serve the same registry as their `metrics` port, which is 0 here.
+    const families = new Map<string, MetricType>();
+    for (const [component, url, tls] of [
+      ["launcher", `http://127.0.0.1:${launcherPort}/metrics`, {}],
+      ["webhook", `https://127.0.0.1:${webhookPort}/metrics`, webhookTls],
+      ["certs", `http://127.0.0.1:${certsPort}/metrics`, {}],
+    ] as const) {
+      const scraped = await get(url, tls);
+      expect(scraped.status, `${component} /metrics`).toBe(200);
+      const own = exposedFamilies(scraped.body);
+      expect(own.size, `${component} /metrics`).toBeGreaterThan(0);
+      for (const [name, type] of own) families.set(name, type);
+    }
+    const problems: string[] = [];
+    const used = new Set<string>();
+    for (const query of dashboardQueries(readDashboard())) {
+      for (const name of promqlMetricNames(query.expr).metrics) {
+        const family = familyOf(name, families);
+        if ("problem" in family) problems.push(`${query.where}: ${family.problem}`);
+        else used.add(family.family);
+      }
+    }
+    expect(problems).toEqual([]);
+    // Each component has panels: a dashboard that lost a part would not fail the check above.
+    for (const prefix of [
+      "buildkite_monitor_",
+      "agent_stack_k8s_webhook_",
+      "agent_stack_k8s_certs_",
+      "process_",
+    ])
+      expect(
+        [...used].some((name) => name.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
   });
 
   it("stops cleanly on SIGTERM", async () => {

@@ -31,6 +31,8 @@ export interface RenderOptions {
   readonly values?: Record<string, unknown>;
   readonly release?: string;
   readonly namespace?: string;
+  /** The cluster's version helm checks the chart's kubeVersion against (helm's own default otherwise). */
+  readonly kubeVersion?: string;
 }
 
 /** Renders the chart as `helm template` does for `helm install`. */
@@ -46,6 +48,7 @@ export function renderChart(options: RenderOptions = {}): Rendered {
       options.namespace ?? NAMESPACE,
     ];
     for (const file of options.valuesFiles ?? []) args.push("--values", join(CHART, file));
+    if (options.kubeVersion !== undefined) args.push("--kube-version", options.kubeVersion);
     if (options.values !== undefined) {
       const file = join(work, "values.yaml");
       writeFileSync(file, stringify(options.values));
