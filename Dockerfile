@@ -15,9 +15,6 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force
 
 FROM ${NODE_IMAGE}
-LABEL org.opencontainers.image.title="agent-stack-k8s" \
-      org.opencontainers.image.description="Runs Buildkite CI jobs as Kubernetes Jobs: launcher, admission webhook and certificates" \
-      org.opencontainers.image.licenses="MIT"
 ENV NODE_ENV=production
 WORKDIR /app
 # npm and corepack are not needed at run time; fewer binaries, fewer CVEs to track.
@@ -34,6 +31,21 @@ COPY launcher ./launcher
 COPY certs ./certs
 COPY diagnose ./diagnose
 RUN ln -s /app/bin/agent-stack-k8s.js /usr/local/bin/agent-stack-k8s
+# The OCI labels, after the last RUN: a build argument's value is part of the cache key of every RUN that
+# follows it, and REVISION changes with every commit. The release pipeline passes VERSION and REVISION.
+ARG NODE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/agent-stack-k8s/agent-stack-k8s
+LABEL org.opencontainers.image.title="agent-stack-k8s" \
+      org.opencontainers.image.description="Runs Buildkite CI jobs as Kubernetes Jobs: launcher, admission webhook and certificates" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.url="${SOURCE}" \
+      org.opencontainers.image.documentation="${SOURCE}#readme" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
 # The `node` user of the base image, by number so that runAsNonRoot can check it. Nothing is written
 # outside /tmp, so the root filesystem can be read-only.
 USER 1000:1000

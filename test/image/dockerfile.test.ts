@@ -9,14 +9,17 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statS
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { Copy, DockerfileParser, type Instruction } from "dockerfile-ast";
+import { Arg, Copy, DockerfileParser, type Instruction, Label } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { VERSION } from "../../src/version.ts";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const DOCKERFILE = readFileSync(join(ROOT, "Dockerfile"), "utf8");
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+  version: string;
+  license: string;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
@@ -115,6 +118,56 @@ describe("the Dockerfile", () => {
       );
     }
     for (const source of copied) expect(existsSync(join(ROOT, source)), source).toBe(true);
+  });
+
+  it("labels the image with the OCI annotations, version and revision from build arguments", () => {
+    const final = stages().at(-1) as Stage;
+    const args = new Map<string, string | undefined>();
+    for (const instruction of final.instructions) {
+      const property = instruction instanceof Arg ? instruction.getProperty() : null;
+      if (property) args.set(property.getName(), property.getValue() ?? undefined);
+    }
+    // An ARG without a value in a stage takes the one declared before the first FROM.
+    const globalArg = (name: string) => new RegExp(`^ARG ${name}=(\\S+)$`, "m").exec(DOCKERFILE)?.[1];
+    const labels = new Map<string, string>();
+    for (const instruction of final.instructions) {
+      if (!(instruction instanceof Label)) continue;
+      for (const property of instruction.getProperties())
+        labels.set(property.getName(), (property.getUnescapedValue() ?? "").replace(/^"(.*)"$/s, "$1"));
+    }
+    const resolved = (name: string) =>
+      labels.get(`org.opencontainers.image.${name}`)?.replace(/\$\{(\w+)\}/g, (_, arg: string) => {
+        expect(args.has(arg), `ARG ${arg} is declared in the final stage`).toBe(true);
+        return args.get(arg) ?? globalArg(arg) ?? "";
+      });
+
+    // What `docker buildx build --build-arg VERSION=… --build-arg REVISION=…` sets.
+    expect(labels.get("org.opencontainers.image.version")).toBe(`\${VERSION}`);
+    expect(labels.get("org.opencontainers.image.revision")).toBe(`\${REVISION}`);
+    // Their defaults, for a plain `docker build .`.
+    expect(resolved("version")).toBe(PACKAGE.version);
+    expect(resolved("revision")).toBe("unknown");
+    expect(resolved("title")).toBe("agent-stack-k8s");
+    expect(resolved("description")).toMatch(/Buildkite/);
+    expect(resolved("licenses")).toBe(PACKAGE.license);
+    const chart = parse(readFileSync(join(ROOT, "charts/agent-stack-k8s/Chart.yaml"), "utf8")) as {
+      home: string;
+    };
+    expect(resolved("source")).toBe(chart.home);
+    expect(resolved("url")).toBe(chart.home);
+    expect(resolved("documentation")).toBe(`${chart.home}#readme`);
+    expect(resolved("base.name")).toBe(globalArg("NODE_IMAGE"));
+  });
+
+  it("declares the per-build arguments after the last RUN, so a new revision rebuilds no layer", () => {
+    const final = stages().at(-1) as Stage;
+    const lastRun = final.instructions.findLastIndex((instruction) => instruction.getKeyword() === "RUN");
+    const perBuild = final.instructions.findIndex(
+      (instruction) =>
+        instruction instanceof Arg &&
+        ["VERSION", "REVISION"].includes(instruction.getProperty()?.getName() ?? ""),
+    );
+    expect(perBuild).toBeGreaterThan(lastRun);
   });
 
   it("needs no development dependency at run time", () => {
