@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { Ajv } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { run as runCli } from "../support/cli.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PIPELINE_FILE = join(ROOT, ".buildkite/pipeline.yml");
@@ -62,6 +63,19 @@ describe("the release pipeline", () => {
     expect(validate(pipeline), JSON.stringify(validate.errors, null, 2)).toBe(true);
     expect(validate({ steps: [{ command: "x", timeout_in_minutes: "an hour" }] })).toBe(false);
     expect(validate({ steps: [{ command: "x", depends_on: { step: 1 } }] })).toBe(false);
+  });
+
+  it("passes agent-stack-k8s lint --strict, which finds a step key Buildkite does not know in it", async () => {
+    const text = readFileSync(PIPELINE_FILE, "utf8");
+    const clean = await runCli(["lint", "--strict", ".buildkite/pipeline.yml"], {
+      ".buildkite/pipeline.yml": text,
+    });
+    expect(clean.stdout + clean.stderr).toBe("");
+    expect(clean.status).toBe(0);
+    const broken = text.replace("timeout_in_minutes: 15", "timeout_in_minute: 15");
+    const refused = await runCli(["lint", "--strict", "pipeline.yml"], { "pipeline.yml": broken });
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toMatch(/unknown field "timeout_in_minute".*\(ASK_LINT_PIPELINE_SCHEMA\)/);
   });
 
   it("tests, then builds the image, then the chart, each with a timeout", () => {
