@@ -1,71 +1,306 @@
 /**
- * `npm run bench` (after the webhook's): 1,000 scheduled jobs in the fake Buildkite, the real launcher
- * as `agent-stack-k8s launcher` in a child process, the fake Kubernetes API and the real webhook in this
- * one, all on loopback. Reports the time until 1,000 Jobs exist, the scheduled-to-created latency
- * (from each job's `scheduledAt` to the launcher's `created Job` log line), and the launcher's peak RSS.
+ * The launcher at scale: N scheduled jobs in the fake Buildkite, the real launcher as `agent-stack-k8s
+ * launcher` in a child process (no extra Node flags: what the CLI sets itself is what is measured), the
+ * fake Kubernetes API and the real webhook in this process, all on loopback. As each Job appears, the
+ * fake's Job controller starts it, its pod runs (as the kubelet would report it) and its agent takes the
+ * job (RUNNING in the fake Buildkite, so later polls no longer return it), so the launcher creates the
+ * Jobs *and* tracks them and their pods. Reported per N (1,000, 2,000 and 10,000 by default;
+ * `LAUNCHER_BENCH_JOBS=1000,2000`):
  *
- * Baseline, measured in the same run against the same fakes and webhook: this process creating the
- * same 1,000 skeleton Jobs itself with the Kubernetes client, 25 at a time, with no Buildkite and no
- * launcher: the floor set by the API server and the webhook.
+ * - the time until N Jobs exist, and the scheduled-to-created latency (each job's `scheduledAt` to the
+ *   launcher's `created Job` log line);
+ * - the launcher's peak resident set (VmHWM) once every Job exists and every pod runs, plus 10 s of
+ *   tracking them, and its resident set (VmRSS) at that point: what it keeps.
  *
- * Settings that let 1,000 jobs through at once (the defaults are upstream's, for a busy shared
- * cluster): `max-in-flight: 0` (nothing finishes in the fake), `graphql-results-limit: 500` and
- * `pagination-depth-limit: 2` (1,000 per poll), `job-creation-concurrency: 25`, and the client rate
- * limit raised to 1,000/s.
+ * Baselines in the same run: bare Node idle; the launcher idle (synced, polling, no jobs); and, for the
+ * first N, the same N skeleton Jobs created from this process with the Kubernetes client, 25 at a time,
+ * with no Buildkite and no launcher (the floor set by the API server and the webhook).
  *
- * It runs twice, with Node's defaults and with `--max-semi-space-size=2`, and also reports the RSS of a
- * process that has only loaded the launcher's modules: most of the footprint is there, not in the work.
+ * Settings that let N jobs through at once (the defaults are upstream's, for a busy shared cluster):
+ * `max-in-flight: 0`, `graphql-results-limit: 500` with `pagination-depth-limit` N / 500 (all in one
+ * poll), `job-creation-concurrency: 25`, and the client rate limit raised to 1,000/s.
+ *
+ * `LAUNCHER_BENCH_NODE_FLAGS` passes Node flags to the launcher runs, to profile them
+ * (`--cpu-prof --cpu-prof-dir=DIR`, `--heapsnapshot-signal=SIGUSR2`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { BatchV1Api, type V1Job } from "@kubernetes/client-node";
 import { buildSkeleton } from "../src/admission/skeleton.ts";
 import type { BuildkiteJob } from "../src/buildkite/job.ts";
-import { startFakeBuildkite } from "../test/fakes/buildkite/fake-buildkite.ts";
-import { startFakeKubernetes } from "../test/fakes/kubernetes-api.ts";
+import { type FakeBuildkite, startFakeBuildkite } from "../test/fakes/buildkite/fake-buildkite.ts";
+import { type FakeKubernetes, startFakeKubernetes } from "../test/fakes/kubernetes-api.ts";
 import { testConfig } from "../test/support/fixtures.ts";
 import { stackWebhookConfiguration } from "../test/support/webhook-configuration.ts";
-import { startTestServer } from "../test/webhook/harness.ts";
+import { startTestServer, type TestServer } from "../test/webhook/harness.ts";
+import { formatMb, record } from "./support/figures.ts";
+import {
+  bareNodeIdleRss,
+  CLI,
+  freePort,
+  rssOf,
+  scratchDirectory,
+  sleep,
+  writeFile,
+} from "./support/processes.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-const JOBS = Number(process.env.LAUNCHER_BENCH_JOBS ?? 1_000);
+const COUNTS = (process.env.LAUNCHER_BENCH_JOBS ?? "1000,2000,10000").split(",").map(Number);
 const NAMESPACE = "buildkite";
-const GOAL_SECONDS = 5;
-const GOAL_RSS_MB = 150;
+const TRACK_SECONDS = 10;
+/** The direct creates of the baseline, compared with the launcher's run of as many jobs. */
+const BASELINE_JOBS = 1_000;
+const GOALS_MB: Readonly<Record<number, number>> = { 2000: 200, 10000: 300 };
 
-const webhook = await startTestServer({ config: testConfig({ namespace: NAMESPACE }) });
-const kubernetes = await startFakeKubernetes();
-const buildkite = await startFakeBuildkite();
-const directory = mkdtempSync(join(tmpdir(), "launcher-bench-"));
-/** The jobs of the last run, finished before the next so that it starts from the same state. */
-const previousBatch: string[] = [];
+interface Fakes {
+  readonly kubernetes: FakeKubernetes;
+  readonly buildkite: FakeBuildkite;
+  close(): Promise<void>;
+}
 
-function registerWebhook(): void {
+async function startFakes(webhook: TestServer): Promise<Fakes> {
+  const kubernetes = await startFakeKubernetes({ watchHistory: 200_000 });
+  const buildkite = await startFakeBuildkite();
   kubernetes.put(
     stackWebhookConfiguration(
       { url: `https://127.0.0.1:${webhook.port}/mutate` },
       webhook.certificates.caCert,
     ),
   );
+  return {
+    kubernetes,
+    buildkite,
+    close: async () => {
+      await buildkite.close();
+      await kubernetes.close();
+    },
+  };
 }
 
-function jobCount(): number {
-  return kubernetes.count("batch/v1", "Job", NAMESPACE);
+/**
+ * Starts every Job the launcher creates and runs its pod, as the Job controller and kubelet would, and
+ * marks its Buildkite job RUNNING, as the pod's agent would once it acquired it.
+ */
+function runJobsAsCreated(fakes: Fakes): { started: () => number; stop: () => void } {
+  const { kubernetes, buildkite } = fakes;
+  const controller = new AbortController();
+  const started = new Set<string>();
+  void (async () => {
+    const response = await fetch(`${kubernetes.url}/apis/batch/v1/namespaces/${NAMESPACE}/jobs?watch=true`, {
+      signal: controller.signal,
+    });
+    const decoder = new TextDecoder();
+    let buffered = "";
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let newline = buffered.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        newline = buffered.indexOf("\n");
+        const event = JSON.parse(line) as {
+          type: string;
+          object: { metadata: { name: string; labels: Record<string, string> } };
+        };
+        const { name, labels } = event.object.metadata;
+        if (event.type !== "ADDED" || started.has(name)) continue;
+        started.add(name);
+        kubernetes.cluster.runJob(NAMESPACE, name, { phase: "Running" });
+        buildkite.setState(labels["buildkite.com/job-uuid"] as string, "RUNNING");
+      }
+    }
+  })().catch((error: unknown) => {
+    if (!controller.signal.aborted) throw error;
+  });
+  return { started: () => started.size, stop: () => controller.abort() };
 }
 
-function clearJobs(): void {
-  for (const job of kubernetes.list("batch/v1", "Job", NAMESPACE)) {
-    kubernetes.remove("batch/v1", "Job", NAMESPACE, String(job.metadata?.name));
+function launcherConfig(fakes: Fakes, jobs: number): string {
+  const directory = scratchDirectory("launcher");
+  writeFile(directory, "kubeconfig", fakes.kubernetes.kubeConfig().exportConfig());
+  return writeFile(
+    directory,
+    "launcher.yaml",
+    [
+      `org: ${fakes.buildkite.org}`,
+      `graphql-endpoint: ${fakes.buildkite.graphqlUrl}`,
+      `namespace: ${NAMESPACE}`,
+      "poll-interval: 1s",
+      "max-in-flight: 0",
+      "graphql-results-limit: 500",
+      `pagination-depth-limit: ${Math.min(20, Math.max(1, Math.ceil(jobs / 500)))}`,
+      "job-creation-concurrency: 25",
+      "k8s-client-rate-limiter-qps: 1000",
+      "k8s-client-rate-limiter-burst: 1000",
+      "log-format: json",
+      "agent-config:",
+      `  endpoint: ${fakes.buildkite.agentUrl}`,
+    ].join("\n"),
+  );
+}
+
+interface RunningLauncher {
+  readonly child: ChildProcess;
+  readonly port: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+async function startLauncher(fakes: Fakes, jobs: number): Promise<RunningLauncher> {
+  const configFile = launcherConfig(fakes, jobs);
+  const port = await freePort();
+  let output = "";
+  // LAUNCHER_BENCH_NODE_FLAGS: Node flags for the launcher runs, to profile them.
+  const nodeFlags = (process.env.LAUNCHER_BENCH_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== "");
+  const args = [...nodeFlags, CLI, "launcher", "--config", configFile, "--port", String(port)];
+  const child = spawn(process.execPath, args, {
+    env: {
+      ...process.env,
+      KUBECONFIG: configFile.replace(/launcher\.yaml$/, "kubeconfig"),
+      BUILDKITE_TOKEN: fakes.buildkite.apiToken,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  return {
+    child,
+    port,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function until(
+  launcher: RunningLauncher,
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    // A launcher that died would otherwise leave this waiting for the whole timeout.
+    if (launcher.child.exitCode !== null || launcher.child.signalCode !== null) {
+      throw new Error(
+        `the launcher exited early (${launcher.child.exitCode ?? launcher.child.signalCode}):\n${launcher.output().slice(-4000)}`,
+      );
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `gave up waiting for ${what} after ${timeoutMs} ms:\n${launcher.output().slice(-4000)}`,
+      );
+    await sleep(50);
   }
 }
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms (${jobCount()} Jobs)`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+async function readyz(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** The launcher synced and polling with nothing to do: its resident set, MB. */
+async function idleLauncher(webhook: TestServer): Promise<number> {
+  const fakes = await startFakes(webhook);
+  const launcher = await startLauncher(fakes, 0);
+  try {
+    await until(launcher, "/readyz", () => readyz(launcher.port), 60_000);
+    await sleep(3_000);
+    return rssOf(launcher.child.pid!).rssMb;
+  } finally {
+    await launcher.stop();
+    await fakes.close();
+  }
+}
+
+/** The floor: the same creates, from this process, straight to the API server and its webhook. */
+async function directCreates(webhook: TestServer, count: number): Promise<number> {
+  const fakes = await startFakes(webhook);
+  try {
+    const api = fakes.kubernetes.kubeConfig().makeApiClient(BatchV1Api);
+    const jobs: BuildkiteJob[] = Array.from({ length: count }, (_, i) => ({
+      uuid: `0195b000-0000-4000-8000-${String(i).padStart(12, "0")}`,
+      command: "make test",
+      env: ["BUILDKITE_BUILD_URL=https://buildkite.com/acme/app/builds/1"],
+      agentQueryRules: ["queue=kubernetes"],
+      priority: { number: 0 },
+    }));
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 25 }, async () => {
+        while (next < jobs.length) {
+          const job = jobs[next++]!;
+          await api.createNamespacedJob({
+            namespace: NAMESPACE,
+            body: buildSkeleton(job, { jobPrefix: "buildkite-", namespace: NAMESPACE, id: "" }) as V1Job,
+          });
+        }
+      }),
+    );
+    return (performance.now() - started) / 1000;
+  } finally {
+    await fakes.close();
+  }
+}
+
+/** The V8 heap, as the launcher's own /metrics reports it: where the resident set goes. */
+async function heapOf(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1]);
+  const mb = (name: string) => (value(name) / 1024 / 1024).toFixed(0);
+  return `heap ${mb("nodejs_heap_size_used_bytes")} of ${mb("nodejs_heap_size_total_bytes")} MB, external ${mb("nodejs_external_memory_bytes")} MB`;
+}
+
+interface LauncherRun {
+  readonly heap: string;
+  readonly jobs: number;
+  readonly seconds: number;
+  readonly latencies: readonly number[];
+  readonly peakMb: number;
+  readonly keptMb: number;
+}
+
+async function launcherRun(webhook: TestServer, jobs: number): Promise<LauncherRun> {
+  const fakes = await startFakes(webhook);
+  const scheduledAt = new Map<string, number>();
+  const batch = new Date().toISOString();
+  for (let i = 0; i < jobs; i++) {
+    const job = fakes.buildkite.addJob({ command: `echo ${i}`, scheduledAt: batch });
+    scheduledAt.set(job.uuid, Date.parse(batch));
+  }
+  const runner = runJobsAsCreated(fakes);
+  const launcher = await startLauncher(fakes, jobs);
+  const started = performance.now();
+  try {
+    const timeout = 120_000 + jobs * 30;
+    await until(launcher, `${jobs} Jobs, each running its pod`, () => runner.started() >= jobs, timeout);
+    const seconds = (performance.now() - started) / 1000;
+    await sleep(TRACK_SECONDS * 1000);
+    const { peakMb, rssMb } = rssOf(launcher.child.pid!);
+    const heap = await heapOf(launcher.port);
+    const latencies = launcher
+      .output()
+      .split("\n")
+      .filter((line) => line.includes('"created Job"'))
+      .map((line) => JSON.parse(line) as { time: string; jobUuid: string })
+      .map((line) => (Date.parse(line.time) - (scheduledAt.get(line.jobUuid) ?? Number.NaN)) / 1000)
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
+    return { jobs, seconds, latencies, peakMb, keptMb: rssMb, heap };
+  } finally {
+    runner.stop();
+    await launcher.stop();
+    await fakes.close();
   }
 }
 
@@ -73,181 +308,37 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-/** The floor: the same creates, from this process, straight to the API server and its webhook. */
-async function baseline(): Promise<number> {
-  const api = kubernetes.kubeConfig().makeApiClient(BatchV1Api);
-  const jobs: BuildkiteJob[] = Array.from({ length: JOBS }, (_, i) => ({
-    uuid: `0195b000-0000-4000-8000-${String(i).padStart(12, "0")}`,
-    command: "make test",
-    env: ["BUILDKITE_BUILD_URL=https://buildkite.com/acme/app/builds/1"],
-    agentQueryRules: ["queue=kubernetes"],
-    priority: { number: 0 },
-  }));
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 25 }, async () => {
-      while (next < jobs.length) {
-        const job = jobs[next++]!;
-        await api.createNamespacedJob({
-          namespace: NAMESPACE,
-          body: buildSkeleton(job, { jobPrefix: "buildkite-", namespace: NAMESPACE, id: "" }) as V1Job,
-        });
-      }
-    }),
-  );
-  return (performance.now() - started) / 1000;
-}
-
-/** Peak resident set of a process, from Linux's /proc (VmHWM). */
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
-}
-
-interface LauncherRun {
-  readonly seconds: number;
-  readonly latencies: readonly number[];
-  readonly rssMb: number;
-}
-
-/** One run of the launcher with these Node flags, from a fresh batch of jobs and an empty namespace. */
-async function launcherRun(nodeFlags: readonly string[]): Promise<LauncherRun> {
-  clearJobs();
-  for (const job of previousBatch) buildkite.setState(job, "FINISHED");
-  const kubeconfig = join(directory, "kubeconfig");
-  writeFileSync(kubeconfig, kubernetes.kubeConfig().exportConfig());
-  const configFile = join(directory, "launcher.yaml");
-  writeFileSync(
-    configFile,
-    [
-      `org: ${buildkite.org}`,
-      `graphql-endpoint: ${buildkite.graphqlUrl}`,
-      `namespace: ${NAMESPACE}`,
-      "poll-interval: 1s",
-      "max-in-flight: 0",
-      "graphql-results-limit: 500",
-      "pagination-depth-limit: 2",
-      "job-creation-concurrency: 25",
-      "k8s-client-rate-limiter-qps: 1000",
-      "k8s-client-rate-limiter-burst: 1000",
-      "log-format: json",
-      "agent-config:",
-      `  endpoint: ${buildkite.agentUrl}`,
-    ].join("\n"),
-  );
-  const scheduledAt = new Map<string, number>();
-  const batch = new Date().toISOString();
-  previousBatch.length = 0;
-  for (let i = 0; i < JOBS; i++) {
-    const job = buildkite.addJob({ command: `echo ${i}`, scheduledAt: batch });
-    scheduledAt.set(job.uuid, Date.parse(batch));
-    previousBatch.push(job.uuid);
-  }
-  let output = "";
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      ...(process.env.LAUNCHER_BENCH_PROFILE
-        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.LAUNCHER_BENCH_PROFILE}`]
-        : []),
-      ...nodeFlags,
-      join(ROOT, "bin/agent-stack-k8s.js"),
-      "launcher",
-      "--config",
-      configFile,
-      "--port",
-      "0",
-    ],
-    {
-      env: { ...process.env, KUBECONFIG: kubeconfig, BUILDKITE_TOKEN: buildkite.apiToken },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString("utf8");
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString("utf8");
-  });
-  const started = performance.now();
+export async function launcherBench(write: (text: string) => void): Promise<void> {
+  const webhook = await startTestServer({ config: testConfig({ namespace: NAMESPACE }) });
   try {
-    await until(() => {
-      // A launcher that died would otherwise leave this waiting for the whole timeout.
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`the launcher exited early (${child.exitCode ?? child.signalCode})`);
-      }
-      return jobCount() >= JOBS;
-    }, 120_000);
-    const seconds = (performance.now() - started) / 1000;
-    const rssMb = peakRssMb(child.pid!);
-    const latencies = output
-      .split("\n")
-      .filter((line) => line.includes('"created Job"'))
-      .map((line) => JSON.parse(line) as { time: string; jobUuid: string })
-      .map((line) => (Date.parse(line.time) - (scheduledAt.get(line.jobUuid) ?? Number.NaN)) / 1000)
-      .filter(Number.isFinite)
-      .sort((a, b) => a - b);
-    return { seconds, latencies, rssMb };
-  } catch (error) {
-    process.stderr.write(output.slice(-4000));
-    throw error;
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
+    const bare = await bareNodeIdleRss();
+    const idle = await idleLauncher(webhook);
+    const floor = await directCreates(webhook, BASELINE_JOBS);
+    write(
+      `launcher: N scheduled jobs → N Jobs through the real webhook, each Job started and its pod running (${process.version}, fakes on loopback)\n` +
+        `  bare node, idle: ${formatMb(bare.rssMb)}; the launcher synced and polling, no jobs: ${formatMb(idle)}\n` +
+        `  baseline: ${BASELINE_JOBS} skeleton Jobs created directly, 25 at a time: ${floor.toFixed(2)} s\n`,
+    );
+    for (const count of COUNTS) {
+      const run = await launcherRun(webhook, count);
+      const p50 = percentile(run.latencies, 50);
+      const p99 = percentile(run.latencies, 99);
+      const ratio = count === BASELINE_JOBS ? ` (${(run.seconds / floor).toFixed(2)}× the baseline)` : "";
+      write(
+        `  ${count.toLocaleString("en").padStart(6)} Jobs in ${run.seconds.toFixed(2).padStart(6)} s${ratio}; scheduled-to-created p50 ${p50.toFixed(2)} s, p99 ${p99.toFixed(2)} s; ` +
+          `peak RSS ${formatMb(run.peakMb)}, ${formatMb(run.keptMb)} after ${TRACK_SECONDS} s of tracking (${run.heap})\n`,
+      );
+      const goal = GOALS_MB[count];
+      record({
+        row: `launcher peak RSS, ${count.toLocaleString("en")} Jobs (+ their Pods)`,
+        value: `${formatMb(run.peakMb)} (then ${formatMb(run.keptMb)})`,
+        baseline: `bare node ${formatMb(bare.rssMb)}, idle launcher ${formatMb(idle)}`,
+        goal: goal === undefined ? "" : `≤ ${goal} MB`,
+        ...(goal === undefined ? {} : { met: run.peakMb <= goal }),
+      });
     }
+    write("\n");
+  } finally {
+    await webhook.close();
   }
-}
-
-function report(label: string, run: LauncherRun, floor: number): string {
-  const p50 = percentile(run.latencies, 50);
-  const p99 = percentile(run.latencies, 99);
-  return (
-    `  ${label.padEnd(34)} ${run.seconds.toFixed(2).padStart(6)} s (${(run.seconds / floor).toFixed(2)}× the baseline)   ` +
-    `scheduled-to-created p50 ${p50.toFixed(2)} s, p99 ${p99.toFixed(2)} s   peak RSS ${run.rssMb.toFixed(0)} MB\n`
-  );
-}
-
-/** What the launcher's process costs before it does anything: Node, the module graph, the clients. */
-async function idleRssMb(): Promise<number> {
-  const modules = spawn(
-    process.execPath,
-    [
-      "--input-type=module",
-      "-e",
-      `await import(${JSON.stringify(join(ROOT, "launcher/command.ts"))}); setTimeout(() => {}, 60_000);`,
-    ],
-    { stdio: "ignore" },
-  );
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
-  const rss = peakRssMb(modules.pid!);
-  modules.kill();
-  return rss;
-}
-
-try {
-  registerWebhook();
-  const floor = await baseline();
-  const standard = await launcherRun([]);
-  // V8's young generation grows to tens of MB under a burst of allocations; a smaller one trades a
-  // little CPU for a lower peak (what the chart sets through NODE_OPTIONS).
-  const tuned = await launcherRun(["--max-semi-space-size=2"]);
-  const idle = await idleRssMb();
-  const best = Math.min(standard.rssMb, tuned.rssMb);
-  process.stdout.write(
-    `launcher: ${JOBS} scheduled jobs → ${JOBS} Jobs, through the real webhook (${process.version}, fakes on loopback)\n` +
-      `  baseline: the same creates, direct   ${floor.toFixed(2).padStart(6)} s\n` +
-      report("launcher", standard, floor) +
-      report("launcher, --max-semi-space-size=2", tuned, floor) +
-      `  the launcher's modules loaded, idle: peak RSS ${idle.toFixed(0)} MB\n` +
-      `  goals: ≤ ${GOAL_SECONDS} s: ${Math.max(standard.seconds, tuned.seconds) <= GOAL_SECONDS ? "met" : "missed"}; ` +
-      `≤ ${GOAL_RSS_MB} MB: ${best <= GOAL_RSS_MB ? "met" : "missed"}\n`,
-  );
-} finally {
-  await buildkite.close();
-  await kubernetes.close();
-  await webhook.close();
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The sources are TypeScript run by Node's own type stripping, which Node 24 has on by default.
+// The sources are TypeScript run by Node's own type stripping, which Node 24 has on by default; the
+// image runs them precompiled to JavaScript (scripts/build-image.ts).
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 24) {
   process.stderr.write(
@@ -8,5 +9,30 @@ if (major < 24) {
   );
   process.exit(1);
 }
+
+// The long-running commands start again with their heap flags (heap-flags.js says why), in the same
+// process (exec, same pid): V8 reads them only when it starts. Heap flags given on the command line or
+// in NODE_OPTIONS are left alone.
+const { HEAP_FLAGS } = await import("./heap-flags.js");
+const [command, ...args] = process.argv.slice(2);
+const flags = Object.hasOwn(HEAP_FLAGS, command) ? HEAP_FLAGS[command] : [];
+const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
+const chosen = flags.some((flag) => given.some((arg) => arg.split("=")[0] === flag.split("=")[0]));
+if (flags.length > 0 && !chosen && !args.includes("--help") && !args.includes("-h")) {
+  process.execve?.(process.execPath, [
+    process.execPath,
+    ...flags,
+    ...process.execArgv,
+    ...process.argv.slice(1),
+  ]);
+}
+
+// Node's compile cache keeps each module's compiled code (and TypeScript with its types stripped) on
+// disk, keyed by its content: from the second start on, modules load without being parsed, compiled
+// or type-stripped again. `NODE_COMPILE_CACHE` names the directory (the image ships one, filled at
+// build time); otherwise it is node-compile-cache in the temporary directory. A directory that cannot
+// be written only means nothing new is kept.
+const { enableCompileCache } = await import("node:module");
+enableCompileCache?.();
 const { main } = await import("../cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));

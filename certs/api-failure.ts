@@ -1,5 +1,5 @@
 /** Kubernetes API failures of the certificate commands, as catalog errors. */
-import { isKubeApiError } from "../runtime/kube.ts";
+import { isKubeApiError } from "../runtime/kube-api-error.ts";
 import { AgentStackError } from "../src/errors.ts";
 
 /**

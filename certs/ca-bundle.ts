@@ -7,21 +7,17 @@
  * The configuration may not exist yet (the chart can create it after the certificates), so a missing
  * one is retried with back-off within a bound before it becomes an error.
  */
-import type { AdmissionregistrationV1Api, V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
-import {
-  callKube,
-  isKubeApiError,
-  type KubeCallOptions,
-  type RetryPolicy,
-  retryDelayMs,
-  sleep,
-} from "../runtime/kube.ts";
+import type { V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
+import { type RetryPolicy, retryDelayMs } from "../runtime/backoff.ts";
+import { callKube, type KubeCallOptions, type KubeClient } from "../runtime/kube.ts";
+import { isKubeApiError } from "../runtime/kube-api-error.ts";
 import type { Logger } from "../runtime/logger.ts";
+import { sleep } from "../runtime/sleep.ts";
 import { AgentStackError } from "../src/errors.ts";
 import { apiFailure } from "./api-failure.ts";
 
 export interface CaBundleOptions {
-  readonly api: AdmissionregistrationV1Api;
+  readonly client: KubeClient;
   /** The MutatingWebhookConfiguration (cluster-scoped). */
   readonly name: string;
   /** `ca.crt`: PEM of the CAs to trust. */
@@ -75,7 +71,11 @@ export async function ensureCaBundle(options: CaBundleOptions): Promise<CaBundle
     try {
       await callKube(
         `patch ${where}`,
-        (call) => options.api.patchMutatingWebhookConfiguration({ name: options.name, body: patch }, call),
+        (call) =>
+          options.client.request(
+            { method: "PATCH", path: configurationPath(options.name), body: patch, discardBody: true },
+            call,
+          ),
         options.call,
       );
       return { patched: stale.map(({ name }) => name), webhooks: webhooks.length };
@@ -108,11 +108,19 @@ async function readConfiguration(
   try {
     return await callKube(
       `get ${where}`,
-      (call) => options.api.readMutatingWebhookConfiguration({ name: options.name }, call),
+      (call) =>
+        options.client.request<V1MutatingWebhookConfiguration>(
+          { method: "GET", path: configurationPath(options.name) },
+          call,
+        ),
       options.call,
     );
   } catch (error) {
     if (isKubeApiError(error, "NotFound")) return undefined;
     throw apiFailure(error);
   }
+}
+
+function configurationPath(name: string): string {
+  return `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`;
 }

@@ -9,23 +9,23 @@
  *   at once when the webhook configuration changes (a replace that wiped its caBundle); SIGTERM or
  *   SIGINT stop it with exit status 0. With `--port`, `/healthz`, `/readyz` (the last check succeeded)
  *   and `/metrics` are served over HTTP for the pod's probes.
+ *
+ * This module reads and checks the flags; `run.ts`, imported once they are good, does the work (and
+ * loads the Kubernetes client only for a Secret).
  */
-import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { Counter, Registry } from "prom-client";
-import type { CommandIo } from "../cli/io.ts";
-import type { KubeApiError, KubeCallOptions, RetryPolicy } from "../runtime/kube.ts";
-import { loadKubeConfig } from "../runtime/kube-config.ts";
-import { createLogger, type Logger, lineStream } from "../runtime/logger.ts";
-import { parsePort, startMetricsServer } from "../runtime/ops-server.ts";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { RetryPolicy } from "../runtime/backoff.ts";
+import type { CommandIo } from "../runtime/command-io.ts";
+import type { KubeCallOptions } from "../runtime/kube.ts";
+import { parsePort } from "../runtime/ops-server.ts";
 import type { CommandFlag } from "../src/config/args.ts";
 import { DURATION_SYNTAX, MILLISECOND, parseDuration } from "../src/config/duration.ts";
 import { formatHelp } from "../src/config/help.ts";
 import { loadConfig } from "../src/config/load.ts";
+import type { Config } from "../src/config/types.ts";
 import { AgentStackError } from "../src/errors.ts";
-import { webhookConfigurationInformer } from "./configuration-informer.ts";
+import type { ServingCertificateOptions } from "./generate.ts";
 import { DEFAULT_RENEW_FRACTION } from "./inspect.ts";
-import { type ClusterStore, type ProvisionOptions, provisionOnce } from "./provision.ts";
-import { watchCertificates } from "./watch.ts";
 
 export const DEFAULT_SERVICE = "agent-stack-k8s-webhook";
 
@@ -118,11 +118,20 @@ export interface CertsCommandContext {
   readonly watchRetry?: RetryPolicy;
 }
 
-const WATCH_RETRY: RetryPolicy = {
-  attempts: Number.POSITIVE_INFINITY,
-  initialDelayMs: 1_000,
-  maxDelayMs: 300_000,
-};
+/** What to do, from the flags: every usage problem is found before anything runs. */
+export interface CertsPlan {
+  readonly config: Config;
+  readonly warnings: readonly string[];
+  readonly certificates: Omit<ServingCertificateOptions, "now">;
+  readonly renewFraction: number;
+  readonly outDir: string | undefined;
+  /** The Secret store (cluster mode). */
+  readonly secret: { readonly name: string; readonly webhookConfiguration: string | undefined } | undefined;
+  /** With `--watch`: the longest time between two checks. */
+  readonly checkIntervalMs: number | undefined;
+  /** With `--watch`: where the probes and metrics are served. */
+  readonly port: number | undefined;
+}
 
 export async function certsCommand(
   args: readonly string[],
@@ -151,17 +160,9 @@ export async function certsCommand(
     flags.port === undefined
       ? undefined
       : (parsePort(flags.port) ?? usage(`--port ${JSON.stringify(flags.port)}: expected a port 0–65535`));
-  const logger = createLogger({ name: "certs", config, destination: lineStream(io.stdout) });
-  for (const warning of loaded.warnings) logger.warn(warning);
-
-  const now = context.now ?? (() => new Date());
-  const kubeConfig =
-    secretName === undefined ? undefined : (context.kubeConfig ?? loadKubeConfig("ASK_CERTS_KUBERNETES_API"));
-  const cluster =
-    secretName === undefined || kubeConfig === undefined
-      ? undefined
-      : clusterStore(secretName, config.namespace, flags, kubeConfig, context, logger);
-  const options: ProvisionOptions = {
+  const plan: CertsPlan = {
+    config,
+    warnings: loaded.warnings,
     certificates: {
       serviceName: flags.service ?? DEFAULT_SERVICE,
       namespace: config.namespace,
@@ -173,124 +174,16 @@ export async function certsCommand(
       },
     },
     renewFraction: renewFraction(flags["renew-fraction"]),
-    now,
     outDir,
-    cluster,
-    logger,
-  };
-  if (!flags.watch) {
-    await provisionOnce(options);
-    return 0;
-  }
-  return watch(options, durationMs(flags["check-interval"], "--check-interval"), {
-    context,
-    logger,
+    secret:
+      secretName === undefined
+        ? undefined
+        : { name: secretName, webhookConfiguration: flags["webhook-configuration"] },
+    checkIntervalMs: flags.watch ? durationMs(flags["check-interval"], "--check-interval") : undefined,
     port,
-    kubeConfig,
-  });
-}
-
-async function watch(
-  options: ProvisionOptions,
-  checkIntervalMs: number,
-  run: {
-    readonly context: CertsCommandContext;
-    readonly logger: Logger;
-    readonly port: number | undefined;
-    readonly kubeConfig: KubeConfig | undefined;
-  },
-): Promise<number> {
-  const { context, logger } = run;
-  const controller = new AbortController();
-  const stop = (signal: string) => {
-    logger.info({ signal }, "stopping");
-    controller.abort();
   };
-  const onSigterm = () => stop("SIGTERM");
-  const onSigint = () => stop("SIGINT");
-  process.on("SIGTERM", onSigterm);
-  process.on("SIGINT", onSigint);
-  const signal =
-    context.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, context.signal]);
-  // API calls stop with the watch, so a shutdown never waits for their retries.
-  const cluster =
-    options.cluster === undefined
-      ? undefined
-      : { ...options.cluster, call: { ...options.cluster.call, signal } };
-  const registry = new Registry();
-  const passes = new Counter({
-    name: "agent_stack_k8s_certs_checks_total",
-    help: "Certificate checks (Secret, files and caBundle brought up to date), by result",
-    labelNames: ["result"] as const,
-    registers: [registry],
-  });
-  let inOrder = false;
-  const ops =
-    run.port === undefined
-      ? undefined
-      : await startMetricsServer({
-          port: run.port,
-          registry,
-          logger,
-          readiness: [{ name: "certificates", ready: () => inOrder }],
-        });
-  context.onListening?.(ops?.port);
-  // The webhook configuration followed: a replace that wiped its caBundle is seen within seconds.
-  const configuration =
-    cluster?.webhookConfiguration === undefined || run.kubeConfig === undefined
-      ? undefined
-      : webhookConfigurationInformer(run.kubeConfig, cluster.webhookConfiguration, logger);
-  configuration?.start();
-  try {
-    await watchCertificates(() => provisionOnce({ ...options, cluster }), {
-      signal,
-      checkIntervalMs,
-      retry: context.watchRetry ?? WATCH_RETRY,
-      now: options.now,
-      logger,
-      onPass: (ok) => {
-        inOrder = ok;
-        passes.inc({ result: ok ? "success" : "error" });
-      },
-      ...(configuration ? { nudges: (nudge: () => void) => configuration.subscribe(() => nudge()) } : {}),
-    });
-    logger.info("stopped");
-    return 0;
-  } finally {
-    process.off("SIGTERM", onSigterm);
-    process.off("SIGINT", onSigint);
-    await configuration?.stop();
-    await ops?.close();
-  }
-}
-
-function clusterStore(
-  secretName: string,
-  namespace: string,
-  flags: { readonly "webhook-configuration": string | undefined },
-  kubeConfig: KubeConfig,
-  context: CertsCommandContext,
-  logger: Logger,
-): ClusterStore {
-  let lastRetried: string | undefined;
-  const onRetry = (error: KubeApiError, attempt: number, delayMs: number) => {
-    // A struggling API server fails the same way many times: say it once.
-    const level = error.message === lastRetried ? "debug" : "warn";
-    lastRetried = error.message;
-    logger[level](
-      { error: error.message, attempt, retryInMs: delayMs },
-      "Kubernetes API call failed; retrying",
-    );
-  };
-  return {
-    core: kubeConfig.makeApiClient(CoreV1Api),
-    admission: kubeConfig.makeApiClient(AdmissionregistrationV1Api),
-    namespace,
-    secretName,
-    webhookConfiguration: flags["webhook-configuration"],
-    call: { ...context.call, onRetry },
-    ...(context.caBundleRetry === undefined ? {} : { caBundleRetry: context.caBundleRetry }),
-  };
+  const { runCerts } = await import("./run.ts");
+  return runCerts(plan, io, context);
 }
 
 function durationMs(text: string, flag: string): number {

@@ -9,19 +9,17 @@
  *
  * Logs say what happened and when the next renewal is due; never a key or a certificate.
  */
-import type { AdmissionregistrationV1Api, CoreV1Api } from "@kubernetes/client-node";
-import type { KubeCallOptions, RetryPolicy } from "../runtime/kube.ts";
+import type { RetryPolicy } from "../runtime/backoff.ts";
+import type { KubeCallOptions, KubeClient } from "../runtime/kube.ts";
 import type { Logger } from "../runtime/logger.ts";
-import { ensureCaBundle } from "./ca-bundle.ts";
 import { readCertificateFiles, writeCertificateFiles } from "./files.ts";
 import { type ServingCertificateOptions, servingNames } from "./generate.ts";
 import { inspectCertificates, renewalSchedule, type StoredCertificates } from "./inspect.ts";
 import { renewCertificates } from "./renew.ts";
-import { ensureCertificateSecret, type SecretAction } from "./secret.ts";
+import type { SecretAction } from "./secret.ts";
 
 export interface ClusterStore {
-  readonly core: CoreV1Api;
-  readonly admission: AdmissionregistrationV1Api;
+  readonly client: KubeClient;
   readonly namespace: string;
   readonly secretName: string;
   /** The MutatingWebhookConfiguration whose caBundle to keep; none: leave it to someone else. */
@@ -52,9 +50,14 @@ export async function provisionOnce(options: ProvisionOptions): Promise<Provisio
 }
 
 async function provisionInCluster(options: ProvisionOptions, cluster: ClusterStore): Promise<Provisioned> {
+  // The Kubernetes client comes with these; files alone never load it.
+  const [{ ensureCertificateSecret }, { ensureCaBundle }] = await Promise.all([
+    import("./secret.ts"),
+    import("./ca-bundle.ts"),
+  ]);
   const secret = `${cluster.namespace}/${cluster.secretName}`;
   const ensured = await ensureCertificateSecret({
-    api: cluster.core,
+    client: cluster.client,
     namespace: cluster.namespace,
     name: cluster.secretName,
     certificates: options.certificates,
@@ -74,7 +77,7 @@ async function provisionInCluster(options: ProvisionOptions, cluster: ClusterSto
   }
   if (cluster.webhookConfiguration !== undefined) {
     const result = await ensureCaBundle({
-      api: cluster.admission,
+      client: cluster.client,
       name: cluster.webhookConfiguration,
       caCert: ensured.stored.caCert,
       logger: options.logger,

@@ -9,8 +9,9 @@
  * Secret again and reuses what the other replica stored when it is valid, so all replicas end up
  * serving the same certificate.
  */
-import type { CoreV1Api, V1Secret } from "@kubernetes/client-node";
-import { callKube, isKubeApiError, type KubeCallOptions } from "../runtime/kube.ts";
+import type { V1Secret } from "@kubernetes/client-node";
+import { callKube, type KubeCallOptions, type KubeClient } from "../runtime/kube.ts";
+import { isKubeApiError } from "../runtime/kube-api-error.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { AgentStackError } from "../src/errors.ts";
 import { apiFailure } from "./api-failure.ts";
@@ -23,7 +24,7 @@ export const MANAGED_BY = "agent-stack-k8s";
 const TLS_TYPE = "kubernetes.io/tls";
 
 export interface CertificateSecretOptions {
-  readonly api: CoreV1Api;
+  readonly client: KubeClient;
   readonly namespace: string;
   readonly name: string;
   /** What the serving certificate is for; `now` is taken from `now()` at each decision. */
@@ -108,7 +109,7 @@ async function readSecret(options: CertificateSecretOptions, where: string): Pro
   try {
     return await callKube(
       `get ${where}`,
-      (call) => options.api.readNamespacedSecret({ namespace: options.namespace, name: options.name }, call),
+      (call) => options.client.request<V1Secret>({ method: "GET", path: secretPath(options) }, call),
       options.call,
     );
   } catch (error) {
@@ -147,7 +148,11 @@ async function writeSecret(
       };
       await callKube(
         `create ${where}`,
-        (call) => options.api.createNamespacedSecret({ namespace: options.namespace, body }, call),
+        (call) =>
+          options.client.request(
+            { method: "POST", path: secretsPath(options.namespace), body, discardBody: true },
+            call,
+          ),
         options.call,
       );
     } else {
@@ -156,10 +161,7 @@ async function writeSecret(
       await callKube(
         `update ${where}`,
         (call) =>
-          options.api.replaceNamespacedSecret(
-            { namespace: options.namespace, name: options.name, body },
-            call,
-          ),
+          options.client.request({ method: "PUT", path: secretPath(options), body, discardBody: true }, call),
         options.call,
       );
     }
@@ -195,4 +197,12 @@ function isManaged(secret: V1Secret): boolean {
 
 function base64(text: string): string {
   return Buffer.from(text, "utf8").toString("base64");
+}
+
+function secretsPath(namespace: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
+}
+
+function secretPath(options: CertificateSecretOptions): string {
+  return `${secretsPath(options.namespace)}/${encodeURIComponent(options.name)}`;
 }

@@ -8,8 +8,10 @@
  * wiped its caBundle) runs a pass at once, though never sooner than a second after the previous one.
  */
 
-import { isKubeApiError, type RetryPolicy, retryDelayMs, sleep } from "../runtime/kube.ts";
+import { type RetryPolicy, retryDelayMs } from "../runtime/backoff.ts";
+import { isKubeApiError } from "../runtime/kube-api-error.ts";
 import type { Logger } from "../runtime/logger.ts";
+import { sleep } from "../runtime/sleep.ts";
 import { isAgentStackError } from "../src/errors.ts";
 import type { Provisioned } from "./provision.ts";
 

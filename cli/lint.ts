@@ -4,11 +4,12 @@
  * status 0 without errors (warnings allowed unless --strict), 1 with errors (or warnings under
  * --strict), 2 for bad usage or a file that cannot be read or parsed.
  */
+
+import type { CommandIo } from "../runtime/command-io.ts";
 import type { CommandFlag } from "../src/config/args.ts";
 import { formatHelp } from "../src/config/help.ts";
 import { lintPipeline } from "../src/lint/index.ts";
 import { formatJson, formatText, type Problem } from "../src/lint/problem.ts";
-import type { CommandIo } from "./io.ts";
 import {
   envFlags,
   loadPipelineCommandConfig,

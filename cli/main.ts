@@ -1,55 +1,62 @@
 /**
  * The `agent-stack-k8s` executable: one binary, one subcommand per role. Exit status 0 on success,
  * 1 when the work itself fails (a job `render` would fail), 2 for bad usage or configuration.
+ *
+ * Start-up is a feature: this module loads nothing but the error catalog and the version, and each
+ * subcommand's module is imported only when that subcommand runs (`load`). A command module in turn
+ * reads its flags and answers `--help` before it imports what does the work (a server, the Kubernetes
+ * client), so `version` and every `--help` stay fast and small. New subcommands follow the same shape:
+ * a summary, and a `load` that imports the module.
  */
+import { type CommandIo, processIo } from "../runtime/command-io.ts";
 import { ConfigError } from "../src/config/problems.ts";
 import { AgentStackError, isAgentStackError } from "../src/errors.ts";
 import { VERSION } from "../src/version.ts";
-import { type CommandIo, processIo } from "./io.ts";
-import { renderCommand } from "./render.ts";
+
+/** A subcommand's entry point; servers resolve when they have shut down. */
+export type Command = (args: readonly string[], io: CommandIo) => number | Promise<number>;
 
 interface Subcommand {
   readonly summary: string;
-  /** Servers resolve when they have shut down. */
-  readonly run: (args: readonly string[], io: CommandIo) => number | Promise<number>;
+  /** Imports the subcommand's module on use and returns its entry point. */
+  readonly load: () => Promise<Command>;
 }
 
 const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   render: {
     summary: "print the Job a Buildkite job, or each command step of a pipeline, becomes (no cluster needed)",
-    run: renderCommand,
+    load: async () => (await import("./render.ts")).renderCommand,
   },
   lint: {
     summary:
       "check pipeline files: Buildkite's schema, the kubernetes plugin, and every step expanded as the webhook would",
-    run: async (args, io) => (await import("./lint.ts")).lintCommand(args, io),
+    load: async () => (await import("./lint.ts")).lintCommand,
   },
   schema: {
     summary: "print a JSON Schema for pipeline files with the kubernetes plugin fully typed, for editors",
-    run: async (args, io) => (await import("./schema.ts")).schemaCommand(args, io),
+    load: async () => (await import("./schema.ts")).schemaCommand,
   },
   launcher: {
     summary: "poll Buildkite for scheduled jobs and create their Jobs; watch them (runs until SIGTERM)",
-    run: async (args, io) => (await import("../launcher/command.ts")).launcherCommand(args, io),
+    load: async () => (await import("../launcher/command.ts")).launcherCommand,
   },
   webhook: {
     summary: "run the admission webhook server that expands labelled Jobs (HTTPS; runs until SIGTERM)",
-    // Loaded on use: fastify, prom-client and the Kubernetes client would slow every other command's start.
-    run: async (args, io) => (await import("../webhook/command.ts")).webhookCommand(args, io),
+    load: async () => (await import("../webhook/command.ts")).webhookCommand,
   },
   certs: {
     summary:
       "create and renew the webhook's CA and serving certificate (files, or a Secret and the caBundle)",
-    run: async (args, io) => (await import("../certs/command.ts")).certsCommand(args, io),
+    load: async () => (await import("../certs/command.ts")).certsCommand,
   },
   diagnose: {
     summary:
       "collect what support asks for (logs, Jobs, Events, configuration, webhook, permissions) into one archive",
-    run: async (args, io) => (await import("../diagnose/command.ts")).diagnoseCommand(args, io),
+    load: async () => (await import("../diagnose/command.ts")).diagnoseCommand,
   },
   version: {
     summary: "print the version",
-    run: versionCommand,
+    load: async () => versionCommand,
   },
 };
 
@@ -62,14 +69,15 @@ export async function main(argv: readonly string[], io: CommandIo = processIo())
     io.stdout(usageText());
     return name === undefined ? 2 : 0;
   }
-  if (name === "--version") return SUBCOMMANDS.version!.run([], io);
+  if (name === "--version") return versionCommand([], io);
   const subcommand = SUBCOMMANDS[name];
   if (!subcommand) {
     io.stderr(`agent-stack-k8s: unknown command ${JSON.stringify(name)}\n\n${usageText()}`);
     return 2;
   }
   try {
-    return await subcommand.run(args, io);
+    const command = await subcommand.load();
+    return await command(args, io);
   } catch (error) {
     if (!isAgentStackError(error)) throw error;
     io.stderr(commandErrorText(name, error));

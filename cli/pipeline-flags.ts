@@ -3,13 +3,14 @@
  * `--env`, `--no-interpolation`), and loading their configuration, which refuses the other commands'
  * flags and recognises a pipeline given as `--config` (upstream's `lint -f pipeline.yml` habit).
  */
+
+import { type CommandIo, readInput } from "../runtime/command-io.ts";
 import type { CommandFlag } from "../src/config/args.ts";
 import { type LoadedConfig, loadConfig } from "../src/config/load.ts";
 import { ConfigError } from "../src/config/problems.ts";
 import { AgentStackError } from "../src/errors.ts";
 import type { PodTemplateResolver } from "../src/expand/index.ts";
 import { podTemplatesFrom } from "../src/render/pod-templates.ts";
-import { type CommandIo, readInput } from "./io.ts";
 
 export const PIPELINE_FLAGS = [
   {

@@ -5,6 +5,8 @@
  * the step), and it is all or nothing — if any job would be failed, nothing is printed on stdout,
  * each failure is reported on stderr at its step's file:line, and the exit status is 1.
  */
+
+import { type CommandIo, readInput } from "../runtime/command-io.ts";
 import { type BuildkiteJob, parseBuildkiteJob } from "../src/buildkite/job.ts";
 import type { PipelineJob } from "../src/buildkite/pipeline.ts";
 import { type PipelineSource, parsePipelineSource } from "../src/buildkite/pipeline-source.ts";
@@ -13,10 +15,10 @@ import { formatHelp } from "../src/config/help.ts";
 import type { Config } from "../src/config/types.ts";
 import { AgentStackError, isAgentStackError } from "../src/errors.ts";
 import type { PodTemplateResolver } from "../src/expand/index.ts";
+import { formatObjects, type OutputFormat } from "../src/render/format-objects.ts";
 import { errorLocation, stepPath } from "../src/render/locations.ts";
 import { fileLocation, interpolatedDocument, jobsOfDocument, stepName } from "../src/render/pipeline-jobs.ts";
 import { renderJob } from "../src/render/render-job.ts";
-import { type CommandIo, formatObjects, type OutputFormat, readInput } from "./io.ts";
 import {
   envFlags,
   loadPipelineCommandConfig,

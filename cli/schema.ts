@@ -3,8 +3,9 @@
  * typed (`src/generated/pipeline-schema.json`), for editors: save it and point yaml-language-server at
  * it (`# yaml-language-server: $schema=./pipeline-schema.json`).
  */
+
+import type { CommandIo } from "../runtime/command-io.ts";
 import { pipelineSchemaText } from "../src/lint/pipeline-schema.ts";
-import type { CommandIo } from "./io.ts";
 import { usage } from "./pipeline-flags.ts";
 
 const HELP = `Usage: agent-stack-k8s schema > pipeline-schema.json

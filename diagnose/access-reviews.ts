@@ -6,7 +6,7 @@
  * takes `impersonate` on those service accounts (Kubernetes' `edit` and `admin` roles have it).
  */
 import { CERTS_FLAGS } from "../certs/command.ts";
-import { isKubeApiError, KubeErrorKind } from "../runtime/kube.ts";
+import { isKubeApiError, KubeErrorKind } from "../runtime/kube-api-error.ts";
 import { parseArgs } from "../src/config/args.ts";
 import { describePermission, type Permission, stackPermissions } from "../src/k8s/permissions.ts";
 import { eachLimited } from "./each-limited.ts";

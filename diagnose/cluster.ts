@@ -23,7 +23,8 @@ import {
   type V1MutatingWebhookConfiguration,
   type V1Pod,
 } from "@kubernetes/client-node";
-import { callKube, classifyKubeError, type RetryPolicy } from "../runtime/kube.ts";
+import type { RetryPolicy } from "../runtime/backoff.ts";
+import { callKube, classifyKubeError, withSignal } from "../runtime/kube.ts";
 import { describePermission, type Permission } from "../src/k8s/permissions.ts";
 
 export interface CallLimits {
@@ -101,7 +102,7 @@ export function createDiagnoseCluster(
     operation: string,
     run: (options: ConfigurationOptions) => Promise<T>,
     timeoutMs = limits.timeoutMs,
-  ) => callKube(operation, run, { timeoutMs, retry: limits.retry });
+  ) => callKube(operation, (signal) => run(withSignal(signal)), { timeoutMs, retry: limits.retry });
 
   /** Every page of a list, up to the bound. */
   async function list<T>(
@@ -188,10 +189,10 @@ export function createDiagnoseCluster(
         // One attempt: a webhook that is not ready answers 503 itself, and that is the answer we want.
         const body = await callKube(
           operation,
-          (options) =>
+          (signal) =>
             core.connectGetNamespacedServiceProxyWithPath(
               { namespace, name: service, path: path.replace(/^\//, "") },
-              options,
+              withSignal(signal),
             ),
           { timeoutMs: limits.timeoutMs, retry: { ...limits.retry, attempts: 1 } },
         );

@@ -7,7 +7,7 @@
  * This module reads only the flags: the Kubernetes client is loaded with run.ts, once there is
  * something to run (`--help` does not pay for it).
  */
-import type { CommandIo } from "../cli/io.ts";
+import type { CommandIo } from "../runtime/command-io.ts";
 import type { CommandFlag } from "../src/config/args.ts";
 import { DURATION_SYNTAX, parseDuration, SECOND } from "../src/config/duration.ts";
 import { formatHelp } from "../src/config/help.ts";

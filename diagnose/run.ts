@@ -13,11 +13,11 @@
  */
 import { basename } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { CommandIo } from "../cli/io.ts";
-import { formatObjects } from "../cli/io.ts";
+import type { CommandIo } from "../runtime/command-io.ts";
 import { loadKubeConfig } from "../runtime/kube-config.ts";
 import { formatDuration, SECOND } from "../src/config/duration.ts";
 import { AgentStackError } from "../src/errors.ts";
+import { formatObjects } from "../src/render/format-objects.ts";
 import { VERSION } from "../src/version.ts";
 import { permissionsPart } from "./access-reviews.ts";
 import { openArchive } from "./archive.ts";

@@ -4,7 +4,7 @@
  * from the webhook names what it waits for; a Service that cannot be reached is what makes every
  * labelled Job creation fail (failurePolicy Fail).
  */
-import { isKubeApiError, KubeErrorKind } from "../runtime/kube.ts";
+import { isKubeApiError, KubeErrorKind } from "../runtime/kube-api-error.ts";
 import { type DiagnoseContext, needs, type Part, type PartOutcome } from "./part.ts";
 import { webhookServices } from "./webhook-configuration.ts";
 

@@ -4,6 +4,7 @@
  * scheduler. A failing poll backs off exponentially up to a minute and is logged once per distinct
  * error; a fatal one (an organization that does not exist) ends the loop.
  */
+import { exponentialDelay, spread } from "../runtime/backoff.ts";
 import { distinctErrorLog } from "../runtime/distinct-error-log.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { LauncherMetrics } from "./metrics.ts";
@@ -85,9 +86,10 @@ async function pollOnce(options: MonitorOptions, signal: AbortSignal): Promise<v
 }
 
 function jittered(intervalMs: number, clock: SchedulerClock): number {
-  return intervalMs * (0.9 + 0.2 * clock.random());
+  return spread(intervalMs, 0.1, () => clock.random());
 }
 
+/** After `failures` failed polls: the interval doubled for each (the first failure waits twice it). */
 function backoff(intervalMs: number, failures: number, clock: SchedulerClock): number {
-  return jittered(Math.min(MAX_BACKOFF_MS, intervalMs * 2 ** Math.min(failures, 16)), clock);
+  return jittered(exponentialDelay(intervalMs, MAX_BACKOFF_MS, failures + 1), clock);
 }

@@ -8,6 +8,7 @@
  * and the informer catches up (with a bound on how long an entry may wait), so nothing can leak.
  */
 
+import { exponentialDelay, spread } from "../runtime/backoff.ts";
 import { type DistinctErrorLog, distinctErrorLog } from "../runtime/distinct-error-log.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { RateLimiter } from "../runtime/rate-limiter.ts";
@@ -256,8 +257,9 @@ export class Scheduler {
   #retryLater(job: BuildkiteJob, outcome: Extract<CreateOutcome, { kind: "retry" }>): void {
     const previous = this.#backoff.get(job.uuid)?.attempts ?? 0;
     const attempts = previous + 1;
-    const exponential = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** previous);
-    const jittered = exponential * (0.8 + 0.4 * this.#clock.random());
+    const jittered = spread(exponentialDelay(RETRY_BASE_MS, RETRY_MAX_MS, attempts), 0.2, () =>
+      this.#clock.random(),
+    );
     const delay = Math.max(jittered, outcome.retryAfterMs ?? 0);
     this.#backoff.set(job.uuid, { attempts, until: this.#clock.now() + delay });
     this.#options.metrics.createRetries.inc();

@@ -1,94 +1,182 @@
 /**
- * Calling the Kubernetes API with `@kubernetes/client-node`: every call gets a timeout, transient
- * failures (429, 5xx, timeouts, connection errors) are retried with bounded, jittered exponential
- * back-off, and every failure becomes a `KubeApiError` that says which operation failed and which
- * Kubernetes `Status` reason the server gave, so callers branch on `kind`, not on messages.
+ * Talking to the Kubernetes API with `@kubernetes/client-node`: its `KubeConfig` finds the cluster and
+ * authenticates every request (in-cluster service account, kubeconfig files, exec and OIDC plugins,
+ * client certificates, proxies) and its `Watch` streams watches. The few REST calls the stack makes
+ * (`KubeClient.request`) go out the way the client's own `Watch` sends its request: a `RequestContext`
+ * the `KubeConfig` authenticates, then fetch; the answers are plain JSON. Every call gets a timeout,
+ * transient failures (429, 5xx, timeouts, connection errors) are retried with bounded, jittered
+ * exponential back-off (`callKube`), and every failure becomes a `KubeApiError` (`kube-api-error.ts`).
+ *
+ * Why not the client's generated API classes: importing any of them (and `KubeConfig`, whose module
+ * imports the generated index for two small helpers) loads all 2,742 generated model modules, about
+ * 45 MB and a few hundred milliseconds in every process that talks to a cluster; their requests
+ * deserialize every answer into model classes; and each of their calls makes a new connection pool.
+ * A resolve hook gives `KubeConfig`'s module those two helpers from their own modules instead of the
+ * generated index, so nothing else changes for it.
+ *
+ * This module loads the client: import it only on code paths that talk to a cluster, dynamically where
+ * a command may run without one.
  */
-import {
-  ApiException,
-  type ConfigurationOptions,
-  Observable,
-  type RequestContext,
-  type ResponseContext,
+import { registerHooks } from "node:module";
+import type {
+  ConfigurationOptions,
+  KubeConfig as KubeConfigClass,
+  RequestContext as RequestContextType,
+  ResponseContext,
 } from "@kubernetes/client-node";
+import type { Dispatcher } from "undici";
+import { type RetryPolicy, retryDelayMs } from "./backoff.ts";
+import { KubeApiError, KubeErrorKind, type StatusCause } from "./kube-api-error.ts";
 import { abortError, sleep } from "./sleep.ts";
 
-export { sleep };
+const CLIENT_DIST = "/@kubernetes/client-node/dist/";
+const HOOKED = Symbol.for("agent-stack-k8s.client-node-config-hook");
 
-export const KubeErrorKind = {
-  NotFound: "NotFound",
-  AlreadyExists: "AlreadyExists",
-  Conflict: "Conflict",
-  Invalid: "Invalid",
-  BadRequest: "BadRequest",
-  Unauthorized: "Unauthorized",
-  Forbidden: "Forbidden",
-  TooManyRequests: "TooManyRequests",
-  ServerError: "ServerError",
-  Timeout: "Timeout",
-  Network: "Network",
-  Aborted: "Aborted",
-  Other: "Other",
-} as const;
-export type KubeErrorKind = (typeof KubeErrorKind)[keyof typeof KubeErrorKind];
+/** What `dist/config.js` imports from `./gen/index.js`, from the two modules that define it. */
+function configGenShim(configUrl: string): string {
+  const configuration = new URL("./gen/configuration.js", configUrl).href;
+  const servers = new URL("./gen/servers.js", configUrl).href;
+  const source = `export { createConfiguration } from ${JSON.stringify(configuration)};\nexport { ServerConfiguration } from ${JSON.stringify(servers)};\n`;
+  return `data:text/javascript,${encodeURIComponent(source)}`;
+}
 
-const TRANSIENT: ReadonlySet<KubeErrorKind> = new Set([
-  KubeErrorKind.TooManyRequests,
-  KubeErrorKind.ServerError,
-  KubeErrorKind.Timeout,
-  KubeErrorKind.Network,
-]);
+const state = globalThis as { [HOOKED]?: boolean };
+if (!state[HOOKED]) {
+  state[HOOKED] = true;
+  registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (specifier === "./gen/index.js" && context.parentURL?.endsWith(`${CLIENT_DIST}config.js`)) {
+        return { url: configGenShim(context.parentURL), shortCircuit: true };
+      }
+      return nextResolve(specifier, context);
+    },
+  });
+}
 
-export class KubeApiError extends Error {
-  readonly kind: KubeErrorKind;
-  /** The operation, as callers name it: `get Secret buildkite/webhook-tls`. */
-  readonly operation: string;
-  /** HTTP status, when the server answered. */
-  readonly status: number | undefined;
-  /** The `reason` of the server's `Status`, when it sent one. */
-  readonly reason: string | undefined;
-  /** The `message` of the server's `Status` (or what went wrong on the way), never a request body. */
-  readonly detail: string;
-  /** From `Retry-After`, for 429 and 503. */
-  readonly retryAfterMs: number | undefined;
-  /** The `details.causes` of the server's `Status`: for 422 Invalid, one per field that failed. */
-  readonly causes: readonly StatusCause[];
+const [{ KubeConfig }, { Watch }, { RequestContext }, { ApiException }, { Observable }, { fetch }] =
+  await Promise.all([
+    import("@kubernetes/client-node/dist/config.js"),
+    import("@kubernetes/client-node/dist/watch.js"),
+    import("@kubernetes/client-node/dist/gen/http/http.js"),
+    import("@kubernetes/client-node/dist/gen/apis/exception.js"),
+    import("@kubernetes/client-node/dist/gen/rxjsStub.js"),
+    import("undici"),
+  ]);
 
-  constructor(fields: {
-    kind: KubeErrorKind;
-    operation: string;
-    detail: string;
-    status?: number | undefined;
-    reason?: string | undefined;
-    retryAfterMs?: number | undefined;
-    causes?: readonly StatusCause[] | undefined;
-    cause?: unknown;
-  }) {
-    const status = fields.status === undefined ? "" : `${fields.status} ${fields.reason ?? fields.kind}: `;
-    super(`${fields.operation}: ${status}${fields.detail}`, { cause: fields.cause });
-    this.name = "KubeApiError";
-    this.kind = fields.kind;
-    this.operation = fields.operation;
-    this.status = fields.status;
-    this.reason = fields.reason;
-    this.detail = fields.detail;
-    this.retryAfterMs = fields.retryAfterMs;
-    this.causes = fields.causes ?? [];
-  }
+export { KubeConfig, Watch };
 
-  /** Worth another attempt: the server was overloaded, failed, or did not answer. */
-  get transient(): boolean {
-    return TRANSIENT.has(this.kind);
+export interface KubeRequest {
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Under the cluster's server URL: `/apis/batch/v1/namespaces/ci/jobs`. */
+  readonly path: string;
+  /** Query parameters; undefined values are left out. */
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  /** Sent as JSON. */
+  readonly body?: unknown;
+  /** PATCH only: a JSON Patch (the default) or a JSON merge patch. */
+  readonly patch?: "json" | "merge";
+  /** The answer's body is not needed (a create whose result nobody reads): it is not even parsed. */
+  readonly discardBody?: boolean;
+}
+
+export interface KubeClient {
+  /**
+   * One request. Resolves with the answer's JSON (undefined for an empty body or `discardBody`);
+   * rejects with a `KubeResponseError` for an answer other than 2xx, or with fetch's own error.
+   */
+  request<T = unknown>(request: KubeRequest, signal: AbortSignal): Promise<T>;
+}
+
+/** An answer other than 2xx, as the API server sent it. */
+export class KubeResponseError extends Error {
+  readonly status: number;
+  /** The body as text: a Kubernetes `Status`, usually. */
+  readonly body: string;
+  readonly retryAfter: string | undefined;
+  constructor(status: number, body: string, retryAfter: string | undefined) {
+    super(`HTTP ${status}`);
+    this.name = "KubeResponseError";
+    this.status = status;
+    this.body = body;
+    this.retryAfter = retryAfter;
   }
 }
 
-export interface StatusCause {
-  readonly field: string;
-  readonly message: string;
+/**
+ * How long one connection pool serves a cluster. The `KubeConfig` makes a new pool with every request
+ * it authenticates (and a new TLS connection with it, a few per second under load, each pool kept
+ * alive for a while); the stack keeps one and replaces it this often, so a client certificate renewed
+ * on disk is picked up within this time.
+ */
+const POOL_LIFETIME_MS = 5 * 60_000;
+
+const clients = new WeakMap<KubeConfigClass, KubeClient>();
+
+/** The one client of a cluster configuration in this process: its requests share a connection pool. */
+export function kubeClient(kubeConfig: KubeConfigClass): KubeClient {
+  let client = clients.get(kubeConfig);
+  if (client === undefined) {
+    client = createKubeClient(kubeConfig);
+    clients.set(kubeConfig, client);
+  }
+  return client;
 }
 
-export function isKubeApiError(error: unknown, kind?: KubeErrorKind): error is KubeApiError {
-  return error instanceof KubeApiError && (kind === undefined || error.kind === kind);
+function createKubeClient(kubeConfig: KubeConfigClass): KubeClient {
+  let pool: { readonly dispatcher: Dispatcher | undefined; readonly since: number } | undefined;
+  const dispatcherFor = (context: InstanceType<typeof RequestContext>): Dispatcher | undefined => {
+    const now = Date.now();
+    if (pool === undefined || now - pool.since > POOL_LIFETIME_MS) {
+      const retired = pool?.dispatcher;
+      pool = { dispatcher: context.getDispatcher(), since: now };
+      // Requests under way finish first.
+      void retired?.close().catch(() => {});
+    }
+    return pool.dispatcher;
+  };
+  return {
+    async request<T>(request: KubeRequest, signal: AbortSignal): Promise<T> {
+      const server = kubeConfig.getCurrentCluster()?.server;
+      if (!server) throw new Error("the Kubernetes configuration has no current cluster");
+      const url = `${server.replace(/\/+$/, "")}${request.path}${queryString(request.query)}`;
+      const context = new RequestContext(url, request.method);
+      await kubeConfig.applySecurityAuthentication(context);
+      const headers: Record<string, string> = { ...context.getHeaders(), accept: "application/json" };
+      if (request.body !== undefined) headers["content-type"] = contentType(request);
+      const response = await fetch(url, {
+        method: request.method,
+        headers,
+        ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+        dispatcher: dispatcherFor(context),
+        signal,
+      });
+      if (response.status < 200 || response.status > 299) {
+        const retryAfter = response.headers.get("retry-after") ?? undefined;
+        throw new KubeResponseError(response.status, await response.text(), retryAfter);
+      }
+      if (request.discardBody) {
+        await response.body?.cancel();
+        return undefined as T;
+      }
+      const text = await response.text();
+      return (text === "" ? undefined : JSON.parse(text)) as T;
+    },
+  };
+}
+
+function queryString(query: KubeRequest["query"]): string {
+  if (query === undefined) return "";
+  const parameters = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) parameters.set(key, String(value));
+  }
+  const text = parameters.toString();
+  return text === "" ? "" : `?${text}`;
+}
+
+function contentType(request: KubeRequest): string {
+  if (request.method !== "PATCH") return "application/json";
+  return request.patch === "merge" ? "application/merge-patch+json" : "application/json-patch+json";
 }
 
 const STATUS_KINDS: Readonly<Record<number, KubeErrorKind>> = {
@@ -100,12 +188,31 @@ const STATUS_KINDS: Readonly<Record<number, KubeErrorKind>> = {
   429: KubeErrorKind.TooManyRequests,
 };
 
-/** Any error a client call can throw, as a `KubeApiError` for `operation`. */
+/**
+ * Client options for the client's generated API classes (`diagnose` reads through them: it is a short
+ * support tool, where their convenience outweighs their cost), whose requests `signal` cancels.
+ */
+export function withSignal(signal: AbortSignal): ConfigurationOptions {
+  const middleware = {
+    pre: (context: RequestContextType) => {
+      context.setSignal(signal);
+      return new Observable(Promise.resolve(context));
+    },
+    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+  };
+  return { middleware: [middleware], middlewareMergeStrategy: "append" };
+}
+
+/** Any error a request can end with, as a `KubeApiError` for `operation`. */
 export function classifyKubeError(error: unknown, operation: string): KubeApiError {
   if (error instanceof KubeApiError) return error;
-  if (error instanceof ApiException) {
-    const status = parseStatus(error.body);
-    const code = error.code;
+  if (error instanceof KubeResponseError || error instanceof ApiException) {
+    const http =
+      error instanceof KubeResponseError
+        ? error
+        : new KubeResponseError(error.code, bodyText(error.body), error.headers["retry-after"]);
+    const status = parseStatus(http.body);
+    const code = http.status;
     const kind =
       code === 409
         ? status?.reason === "AlreadyExists"
@@ -118,7 +225,7 @@ export function classifyKubeError(error: unknown, operation: string): KubeApiErr
       status: code,
       reason: status?.reason,
       detail: status?.message ?? `HTTP ${code} without a Kubernetes Status`,
-      retryAfterMs: retryAfterMs(error.headers["retry-after"]),
+      retryAfterMs: retryAfterMs(http.retryAfter),
       causes: status?.causes,
       cause: error,
     });
@@ -151,13 +258,6 @@ export function classifyKubeError(error: unknown, operation: string): KubeApiErr
   });
 }
 
-export interface RetryPolicy {
-  /** Attempts in all, the first included; at least 1. */
-  readonly attempts: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, initialDelayMs: 200, maxDelayMs: 10_000 };
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -172,13 +272,13 @@ export interface KubeCallOptions {
 }
 
 /**
- * Runs `call` with a per-attempt timeout, passing it the client options that carry the timeout's
- * abort signal (`api.readNamespacedSecret(params, options)`), and retries transient failures within
- * `retry`. Throws the last `KubeApiError`.
+ * Runs `call` with a per-attempt timeout, passing it the signal that cancels the attempt
+ * (`client.request(request, signal)`), and retries transient failures within `retry`. Throws the last
+ * `KubeApiError`.
  */
 export async function callKube<T>(
   operation: string,
-  call: (options: ConfigurationOptions) => Promise<T>,
+  call: (signal: AbortSignal) => Promise<T>,
   options: KubeCallOptions = {},
 ): Promise<T> {
   const retry = options.retry ?? DEFAULT_RETRY;
@@ -190,7 +290,7 @@ export async function callKube<T>(
     const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
     try {
-      return await call(withSignal(signal));
+      return await call(signal);
     } catch (caught) {
       const error = classifyKubeError(caught, operation);
       if (!error.transient || attempt >= attempts) throw error;
@@ -203,49 +303,20 @@ export async function callKube<T>(
   }
 }
 
-/**
- * The wait before attempt `attempt + 1`: exponential from `initialDelayMs`, half of it random so that
- * replicas do not retry in step, never above `maxDelayMs`; a server's `Retry-After` is honoured up to
- * that bound.
- */
-export function retryDelayMs(
-  retry: RetryPolicy,
-  attempt: number,
-  retryAfter?: number,
-  random = Math.random,
-): number {
-  const exponential = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (attempt - 1));
-  const jittered = exponential / 2 + (exponential / 2) * random();
-  return Math.round(Math.min(retry.maxDelayMs, Math.max(jittered, retryAfter ?? 0)));
+/** A generated API class hands the body over as text, or parsed. */
+function bodyText(body: unknown): string {
+  return typeof body === "string" ? body : (JSON.stringify(body) ?? "");
 }
 
-/** Client options whose requests are cancelled by `signal`. */
-export function withSignal(signal: AbortSignal, base: ConfigurationOptions = {}): ConfigurationOptions {
-  const middleware = {
-    pre: (context: RequestContext) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
-  };
-  return {
-    ...base,
-    middleware: [...(base.middleware ?? []), middleware],
-    middlewareMergeStrategy: "append",
-  };
-}
-
-/** The client hands the body over as text; a Kubernetes `Status` when the API server sent it. */
+/** A Kubernetes `Status`, when the API server sent one. */
 function parseStatus(
-  body: unknown,
+  body: string,
 ): { reason?: string; message?: string; causes?: StatusCause[] } | undefined {
-  let value = body;
-  if (typeof body === "string") {
-    try {
-      value = JSON.parse(body);
-    } catch {
-      return undefined;
-    }
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
   }
   if (typeof value !== "object" || value === null) return undefined;
   const record = value as Record<string, unknown>;

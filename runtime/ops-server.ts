@@ -8,13 +8,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { healthAnswer, type ReadinessCheck } from "./health.ts";
 import type { Logger } from "./logger.ts";
-
-export interface ReadinessCheck {
-  /** What is being waited for, as the 503 answer names it. */
-  readonly name: string;
-  readonly ready: () => boolean;
-}
 
 /** A `--port` value: 0–65535, where 0 picks a free port; undefined for anything else. */
 export function parsePort(text: string): number | undefined {
@@ -39,15 +34,10 @@ export async function startMetricsServer(options: {
   const server: Server = createServer(
     { headersTimeout: 2_000, requestTimeout: 10_000 },
     (request, response) => {
-      const path = (request.url ?? "").split("?")[0];
-      if (request.method === "GET" && readiness && (path === "/healthz" || path === "/readyz")) {
-        const waiting =
-          path === "/readyz" ? readiness.filter((check) => !check.ready()).map((check) => check.name) : [];
-        if (waiting.length > 0)
-          response
-            .writeHead(503, { "content-type": "text/plain" })
-            .end(`not ready: waiting for ${waiting.join(", ")}\n`);
-        else response.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      const path = (request.url ?? "").split("?")[0] ?? "";
+      const health = request.method === "GET" && readiness ? healthAnswer(path, readiness) : undefined;
+      if (health !== undefined) {
+        response.writeHead(health.status, { "content-type": "text/plain" }).end(health.body);
         return;
       }
       if (request.method !== "GET" || path !== "/metrics") {

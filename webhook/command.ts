@@ -3,18 +3,16 @@
  * accepting connections, finishes the admissions in flight and exits 0; a second signal exits at once.
  * Configuration problems, and a certificate or key that does not load, exit 2 before anything listens.
  */
-import type { CommandIo } from "../cli/io.ts";
-import { readInput } from "../cli/io.ts";
-import { lineStream } from "../runtime/logger.ts";
+import { type CommandIo, lineStream, onTermination, readInput } from "../runtime/command-io.ts";
 import { parsePort } from "../runtime/ops-server.ts";
 import type { CommandFlag } from "../src/config/args.ts";
 import { parseDuration } from "../src/config/duration.ts";
 import { formatHelp } from "../src/config/help.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { AgentStackError, isAgentStackError } from "../src/errors.ts";
-import { type PodReference, podFromEnv } from "./pod-events.ts";
-import { DEFAULT_REQUEST_TIMEOUT_MS } from "./server.ts";
-import { type PodTemplateMode, type RunningWebhook, startWebhook, type WebhookOptions } from "./start.ts";
+import { type PodReference, podFromEnv } from "./pod-reference.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_REQUEST_TIMEOUT_MS } from "./request-timeout.ts";
+import type { PodTemplateMode, RunningWebhook, WebhookOptions } from "./start.ts";
 
 export const WEBHOOK_FLAGS = [
   {
@@ -69,8 +67,6 @@ export const WEBHOOK_FLAGS = [
   },
 ] as const satisfies readonly CommandFlag[];
 
-/** kube-apiserver's own limit on a webhook's timeoutSeconds. */
-const MAX_REQUEST_TIMEOUT_MS = 30_000;
 /** After the request budget, the slowest admission in flight is over: allow a little more, then go. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
@@ -80,6 +76,9 @@ export async function webhookCommand(args: readonly string[], io: CommandIo): Pr
     io.stdout(`${formatHelp("webhook", WEBHOOK_FLAGS)}\n`);
     return 0;
   }
+  // Loaded once the flags are read: fastify, prom-client and (for the cluster's PodTemplates) the
+  // Kubernetes client are what a webhook costs, and `--help` needs none of them.
+  const { startWebhook } = await import("./start.ts");
   let webhook: RunningWebhook;
   try {
     webhook = await startWebhook(prepared);
@@ -89,7 +88,7 @@ export async function webhookCommand(args: readonly string[], io: CommandIo): Pr
     return 1;
   }
 
-  const signal = await firstSignal();
+  const signal = await new Promise<NodeJS.Signals>((resolve) => onTermination(resolve));
   webhook.logger.info({ signal }, "shutting down: no new connections, finishing the requests in flight");
   const deadline = prepared.requestTimeoutMs + SHUTDOWN_GRACE_MS;
   const closed = await Promise.race([
@@ -152,22 +151,6 @@ export function webhookOptions(args: readonly string[], io: CommandIo): WebhookO
 function podOf(env: Readonly<Record<string, string | undefined>>): { pod?: PodReference } {
   const pod = podFromEnv(env);
   return pod === undefined ? {} : { pod };
-}
-
-/** Resolves on the first SIGTERM or SIGINT; a second one ends the process at once. */
-function firstSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
-      // 128 + the signal's number, as a shell reports a process the signal killed.
-      process.once("SIGTERM", () => process.exit(143));
-      process.once("SIGINT", () => process.exit(130));
-      resolve(signal);
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  });
 }
 
 function podTemplateMode(

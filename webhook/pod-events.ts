@@ -5,17 +5,12 @@
  * that cannot be written is logged (once per distinct error), with a timeout and no retry beyond the
  * next occurrence.
  */
-import { CoreV1Api, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
-import { callKube, isKubeApiError, KubeErrorKind } from "../runtime/kube.ts";
+import type { CoreV1Event, KubeConfig } from "@kubernetes/client-node";
+import { callKube, kubeClient } from "../runtime/kube.ts";
+import { isKubeApiError, KubeErrorKind } from "../runtime/kube-api-error.ts";
 import { loggableText } from "../runtime/log-values.ts";
 import type { Logger } from "../runtime/logger.ts";
-
-/** The pod the process runs in, from the downward API (`POD_NAME`, `POD_NAMESPACE`, `POD_UID`). */
-export interface PodReference {
-  readonly name: string;
-  readonly namespace: string;
-  readonly uid?: string;
-}
+import type { PodReference } from "./pod-reference.ts";
 
 export interface EventRecorder {
   /** A `Warning` Event on the pod; resolves when written (or given up on). */
@@ -36,17 +31,10 @@ const DEFAULT_TIMEOUT_MS = 5_000;
 /** What `kubectl describe` shows comfortably; the API server itself would take more. */
 const MAX_MESSAGE = 1_024;
 
-/** The pod from the downward API's variables, when they are set. */
-export function podFromEnv(env: Readonly<Record<string, string | undefined>>): PodReference | undefined {
-  const name = env.POD_NAME;
-  const namespace = env.POD_NAMESPACE;
-  if (!name || !namespace) return undefined;
-  return { name, namespace, ...(env.POD_UID ? { uid: env.POD_UID } : {}) };
-}
-
 export function createEventRecorder(options: EventRecorderOptions): EventRecorder {
   const { pod, component, logger } = options;
-  const api = options.kubeConfig.makeApiClient(CoreV1Api);
+  const client = kubeClient(options.kubeConfig);
+  const events = `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/events`;
   const now = options.now ?? (() => new Date());
   const call = {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -87,26 +75,27 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
     };
     const created = await callKube(
       `create Event for pod ${pod.namespace}/${pod.name}`,
-      (config) => api.createNamespacedEvent({ namespace: pod.namespace, body }, config),
+      (signal) => client.request<CoreV1Event>({ method: "POST", path: events, body }, signal),
       call,
     );
-    return created.metadata?.name ?? "";
+    return created?.metadata?.name ?? "";
   };
 
   const raiseCount = (name: string, count: number, time: Date) =>
     callKube(
       `update Event ${pod.namespace}/${name}`,
-      (config) =>
-        api.patchNamespacedEvent(
+      (signal) =>
+        client.request(
           {
-            name,
-            namespace: pod.namespace,
+            method: "PATCH",
+            path: `${events}/${encodeURIComponent(name)}`,
             body: [
               { op: "replace", path: "/count", value: count },
               { op: "replace", path: "/lastTimestamp", value: time.toISOString() },
             ],
+            discardBody: true,
           },
-          config,
+          signal,
         ),
       call,
     );

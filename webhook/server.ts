@@ -13,10 +13,11 @@ import { STATUS_CODES } from "node:http";
 import type { Server as HttpsServer, ServerOptions as HttpsServerOptions } from "node:https";
 import type { Duplex } from "node:stream";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { ReadinessCheck } from "../runtime/health.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { AdmissionContext } from "../src/admission/admit.ts";
 import { answerAndClose, isClosing, isDraining } from "./graceful-close.ts";
-import { type ReadinessCheck, registerHealthRoutes } from "./health.ts";
+import { registerHealthRoutes } from "./health.ts";
 import type { WebhookMetrics } from "./metrics.ts";
 import {
   type AdmitFunction,
@@ -24,9 +25,9 @@ import {
   registerMutateRoute,
   requestTimeoutMessage,
 } from "./mutate-route.ts";
+import { DEFAULT_REQUEST_TIMEOUT_MS } from "./request-timeout.ts";
 import { secureContextOptions, type TlsPair } from "./tls-reloader.ts";
 
-export const DEFAULT_REQUEST_TIMEOUT_MS = 9_000;
 const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 /**
  * How often Node looks for requests past their timeout: 30 s by default, far too coarse here. The

@@ -5,23 +5,18 @@
  */
 import type { AddressInfo } from "node:net";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { loadKubeConfig } from "../runtime/kube-config.ts";
-import { createLogger, type Logger } from "../runtime/logger.ts";
+import type { ReadinessCheck } from "../runtime/health.ts";
+import { createLogger, type LogDestination, type Logger } from "../runtime/logger.ts";
 import { type MetricsServer, startMetricsServer } from "../runtime/ops-server.ts";
 import type { AdmissionContext } from "../src/admission/admit.ts";
 import type { Config } from "../src/config/types.ts";
 import type { PodTemplateFile } from "../src/render/pod-templates.ts";
 import { VERSION } from "../src/version.ts";
 import { type ConfigReloader, type LoadedFromText, startConfigReloader } from "./config-reloader.ts";
-import type { ReadinessCheck } from "./health.ts";
 import { createWebhookMetrics } from "./metrics.ts";
-import { createEventRecorder, type EventRecorder, type PodReference } from "./pod-events.ts";
-import {
-  filePodTemplates,
-  informerPodTemplates,
-  noPodTemplates,
-  type PodTemplateSource,
-} from "./pod-templates.ts";
+import type { EventRecorder } from "./pod-events.ts";
+import type { PodReference } from "./pod-reference.ts";
+import { filePodTemplates, noPodTemplates, type PodTemplateSource } from "./pod-templates.ts";
 import { buildWebhookServer, useTlsPair } from "./server.ts";
 import { loadTlsPair, startTlsReloader, type TlsFiles } from "./tls-reloader.ts";
 import type { FileWatchOptions } from "./watch-files.ts";
@@ -45,7 +40,7 @@ export interface WebhookOptions {
   readonly requestTimeoutMs: number;
   readonly podTemplates: PodTemplateMode;
   /** Where log lines go; stdout by default. */
-  readonly logDestination?: NodeJS.WritableStream;
+  readonly logDestination?: LogDestination;
   /** The webhook's pod (downward API): problems it should not keep to its log become Events on it. */
   readonly pod?: PodReference;
   /** For those Events; default: in-cluster configuration or kubeconfig. */
@@ -80,7 +75,13 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   const metrics = createWebhookMetrics();
   const firstPair = loadTlsPair(options.tls);
 
-  const podTemplates = podTemplateSource(options.podTemplates, options.kubeConfig, config, logger, metrics);
+  const podTemplates = await podTemplateSource(
+    options.podTemplates,
+    options.kubeConfig,
+    config,
+    logger,
+    metrics,
+  );
   metrics.podTemplatesCached = podTemplates.count;
   const version = options.version ?? VERSION;
   let context: AdmissionContext = { config, podTemplates: podTemplates.resolve, version };
@@ -122,7 +123,7 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
 
   let configReloader: ConfigReloader | undefined;
   if (options.configFile) {
-    const events = options.pod ? eventRecorder(options.pod, options.kubeConfig, logger) : undefined;
+    const events = options.pod ? await eventRecorder(options.pod, options.kubeConfig, logger) : undefined;
     configReloader = startConfigReloader({
       configFile: options.configFile.path,
       initialText: options.configFile.text,
@@ -176,33 +177,44 @@ export async function startWebhook(options: WebhookOptions): Promise<RunningWebh
   };
 }
 
-function podTemplateSource(
+async function podTemplateSource(
   mode: PodTemplateMode,
   kubeConfig: KubeConfig | undefined,
   config: Config,
   logger: Logger,
   metrics: ReturnType<typeof createWebhookMetrics>,
-): PodTemplateSource {
+): Promise<PodTemplateSource> {
   switch (mode.kind) {
     case "none":
       return noPodTemplates();
     case "files":
       return filePodTemplates(mode.files);
-    case "cluster":
+    case "cluster": {
+      // The only mode that talks to a cluster, so the only one that loads the Kubernetes client.
+      const [{ informerPodTemplates }, { loadKubeConfig }] = await Promise.all([
+        import("./pod-template-informer.ts"),
+        import("../runtime/kube-config.ts"),
+      ]);
       return informerPodTemplates({
         kubeConfig: mode.kubeConfig ?? kubeConfig ?? loadKubeConfig(),
         namespace: config.namespace,
         logger,
         metrics,
       });
+    }
   }
 }
 
-function eventRecorder(
+/** Events on the webhook's pod; they talk to the cluster, so they load the Kubernetes client. */
+async function eventRecorder(
   pod: PodReference,
   kubeConfig: KubeConfig | undefined,
   logger: Logger,
-): EventRecorder | undefined {
+): Promise<EventRecorder | undefined> {
+  const [{ createEventRecorder }, { loadKubeConfig }] = await Promise.all([
+    import("./pod-events.ts"),
+    import("../runtime/kube-config.ts"),
+  ]);
   try {
     return createEventRecorder({
       kubeConfig: kubeConfig ?? loadKubeConfig(),

@@ -6,6 +6,7 @@
  * `Retry-After` replaces the next interval once. Clock, sleep and randomness are injectable, so tests
  * run a whole retry budget at once.
  */
+import { exponentialDelay } from "../../runtime/backoff.ts";
 import { sleep } from "../../runtime/sleep.ts";
 
 export interface RetryClock {
@@ -36,7 +37,7 @@ export function constantBackoff(ms: number): Backoff {
 
 /** roko `Exponential(2s, 0)`: 2^attempt seconds. */
 export function exponentialBackoff(): Backoff {
-  return (attempt) => 2 ** attempt * 1000;
+  return (attempt) => exponentialDelay(1000, Number.POSITIVE_INFINITY, attempt + 1);
 }
 
 /** roko `ExponentialSubsecond(initial)`: initial^(attempt/16 + 1) milliseconds, truncated. */

@@ -9,9 +9,11 @@
  * failure logged): an API server hiccup should not stop jobs from being failed. The token itself is
  * never logged and never part of an error message.
  */
-import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig, V1Secret } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
-import { callKube, isKubeApiError, KubeErrorKind, type RetryPolicy } from "../../runtime/kube.ts";
+import type { RetryPolicy } from "../../runtime/backoff.ts";
+import { callKube, kubeClient } from "../../runtime/kube.ts";
+import { isKubeApiError, KubeErrorKind } from "../../runtime/kube-api-error.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { Config } from "../../src/config/types.ts";
 import { AgentStackError } from "../../src/errors.ts";
@@ -44,7 +46,8 @@ const DEFAULT_TTL_MS = 5 * 60_000;
 
 export function createAgentTokenProvider(options: AgentTokenOptions): AgentTokenProvider {
   const { namespace, agentTokenSecret: secretName } = options.config;
-  const api = options.kubeConfig.makeApiClient(CoreV1Api);
+  const client = kubeClient(options.kubeConfig);
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secretName)}`;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const metrics = options.registry === undefined ? undefined : kubernetesMetrics(options.registry);
@@ -53,11 +56,11 @@ export function createAgentTokenProvider(options: AgentTokenOptions): AgentToken
   let reading: Promise<string> | undefined;
 
   async function read(signal: AbortSignal): Promise<string> {
-    let secret: Awaited<ReturnType<CoreV1Api["readNamespacedSecret"]>>;
+    let secret: V1Secret;
     try {
       secret = await callKube(
         `get ${where}`,
-        (config) => api.readNamespacedSecret({ namespace, name: secretName }, config),
+        (call) => client.request<V1Secret>({ method: "GET", path }, call),
         {
           signal,
           ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),

@@ -13,12 +13,12 @@
  * over, it does not exist): then it is not checked again while that object exists.
  */
 import type { Registry } from "prom-client";
+import type { Informer, InformerEvent } from "../../runtime/informer.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { isJobUuid } from "../../src/buildkite/job.ts";
 import type { Config } from "../../src/config/types.ts";
 import type { JobSource, JobState } from "../types.ts";
 import type { ClusterApi } from "./cluster-api.ts";
-import type { Informer, InformerEvent } from "./informer.ts";
 import { type JobSnapshot, podCount } from "./job-snapshot.ts";
 import { ACQUIRABLE_STATES, CANCELLED_STATES } from "./job-states.ts";
 import { kubernetesMetrics } from "./metrics.ts";

@@ -5,14 +5,10 @@
  * pods), with the Job's uid as a precondition when the caller knows it, so a Job replaced under the
  * same name is never deleted by mistake.
  */
-import {
-  BatchV1Api,
-  CoreV1Api,
-  type CoreV1Event,
-  type KubeConfig,
-  type V1Job,
-} from "@kubernetes/client-node";
-import { callKube, isKubeApiError, KubeErrorKind, type RetryPolicy } from "../../runtime/kube.ts";
+import type { CoreV1Event, KubeConfig, V1Job } from "@kubernetes/client-node";
+import type { RetryPolicy } from "../../runtime/backoff.ts";
+import { callKube, kubeClient } from "../../runtime/kube.ts";
+import { isKubeApiError, KubeErrorKind } from "../../runtime/kube-api-error.ts";
 
 export type DeleteResult = "deleted" | "gone" | "replaced";
 export type DeadlineResult = "set" | "unchanged" | "gone";
@@ -46,8 +42,9 @@ export interface ClusterApiOptions {
 
 export function createClusterApi(options: ClusterApiOptions): ClusterApi {
   const { namespace } = options;
-  const batch = options.kubeConfig.makeApiClient(BatchV1Api);
-  const core = options.kubeConfig.makeApiClient(CoreV1Api);
+  const client = kubeClient(options.kubeConfig);
+  const jobs = `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
+  const jobPath = (name: string) => `${jobs}/${encodeURIComponent(name)}`;
   const callOptions = (signal: AbortSignal) => ({
     signal,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -58,7 +55,7 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
     try {
       return await callKube(
         `get Job ${namespace}/${name}`,
-        (config) => batch.readNamespacedJob({ namespace, name }, config),
+        (call) => client.request<V1Job>({ method: "GET", path: jobPath(name) }, call),
         callOptions(signal),
       );
     } catch (error) {
@@ -72,16 +69,16 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
       try {
         await callKube(
           `delete Job ${namespace}/${name}`,
-          (config) =>
-            batch.deleteNamespacedJob(
+          (call) =>
+            client.request(
               {
-                namespace,
-                name,
-                gracePeriodSeconds: 0,
-                propagationPolicy: "Background",
+                method: "DELETE",
+                path: jobPath(name),
+                query: { gracePeriodSeconds: 0, propagationPolicy: "Background" },
                 ...(uid === undefined || uid === "" ? {} : { body: { preconditions: { uid } } }),
+                discardBody: true,
               },
-              config,
+              call,
             ),
           callOptions(signal),
         );
@@ -97,18 +94,21 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
     async jobEvents(name, signal) {
       const events = await callKube(
         `list the Events of Job ${namespace}/${name}`,
-        (config) =>
-          core.listNamespacedEvent(
+        (call) =>
+          client.request<{ items?: CoreV1Event[] }>(
             {
-              namespace,
-              fieldSelector: `involvedObject.kind=Job,involvedObject.name=${name}`,
-              resourceVersion: "0",
+              method: "GET",
+              path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+              query: {
+                fieldSelector: `involvedObject.kind=Job,involvedObject.name=${name}`,
+                resourceVersion: "0",
+              },
             },
-            config,
+            call,
           ),
         callOptions(signal),
       );
-      return events.items;
+      return events?.items ?? [];
     },
     async setJobDeadline(name, uid, seconds, signal) {
       const job = await getJob(name, signal);
@@ -118,18 +118,19 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
       try {
         await callKube(
           `set activeDeadlineSeconds of Job ${namespace}/${name}`,
-          (config) =>
-            batch.patchNamespacedJob(
+          (call) =>
+            client.request(
               {
-                namespace,
-                name,
+                method: "PATCH",
+                path: jobPath(name),
                 // JSON Patch: the test makes it a no-op on a Job that replaced this one.
                 body: [
                   { op: "test", path: "/metadata/uid", value: job.metadata?.uid },
                   { op: "add", path: "/spec/activeDeadlineSeconds", value: seconds },
                 ],
+                discardBody: true,
               },
-              config,
+              call,
             ),
           callOptions(signal),
         );

@@ -8,9 +8,8 @@
  *
  * The informer is shared: the job watcher and the cancel checker subscribe to `jobs`.
  */
-import { BatchV1Api } from "@kubernetes/client-node";
+import type { Informer } from "../../runtime/informer.ts";
 import type { ClusterJobs } from "../types.ts";
-import type { Informer } from "./informer.ts";
 import { type JobSnapshot, jobSnapshot } from "./job-snapshot.ts";
 import { createStackInformer, type StackInformerOptions } from "./stack-informer.ts";
 
@@ -27,12 +26,10 @@ export interface StackJobs extends ClusterJobs {
 }
 
 export function createClusterJobs(options: ClusterJobsOptions): StackJobs {
-  const api = options.kubeConfig.makeApiClient(BatchV1Api);
   const jobs = createStackInformer(options, {
     what: "Jobs",
     resource: "jobs",
     path: (namespace) => `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`,
-    list: (parameters, config) => api.listNamespacedJob(parameters, config),
     transform: jobSnapshot,
     nameOf: (job) => job.name,
     versionOf: (job) => job.resourceVersion,

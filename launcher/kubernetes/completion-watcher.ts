@@ -11,11 +11,11 @@
  * again at the pod's next event.
  */
 import type { Registry } from "prom-client";
+import type { Informer, InformerEvent } from "../../runtime/informer.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { isJobUuid } from "../../src/buildkite/job.ts";
 import type { Config } from "../../src/config/types.ts";
 import type { ClusterApi } from "./cluster-api.ts";
-import type { Informer, InformerEvent } from "./informer.ts";
 import { createKeyedTasks } from "./keyed-tasks.ts";
 import { kubernetesMetrics } from "./metrics.ts";
 import type { PodSnapshot } from "./pod-snapshot.ts";

@@ -20,6 +20,7 @@
  *   the pod watcher (which sees the pod, and says more) failed it first.
  */
 import type { Registry } from "prom-client";
+import type { Informer, InformerEvent } from "../../runtime/informer.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { isJobUuid } from "../../src/buildkite/job.ts";
 import type { Config } from "../../src/config/types.ts";
@@ -30,7 +31,6 @@ import { jobEventsText } from "./events-text.ts";
 import { type FailDependencies, failOnBuildkite } from "./fail-on-buildkite.ts";
 import { createFailureLedger, type FailureLedger } from "./failure-ledger.ts";
 import { humanDuration } from "./human-duration.ts";
-import type { Informer, InformerEvent } from "./informer.ts";
 import { type JobSnapshot, jobSnapshot, podCount } from "./job-snapshot.ts";
 import { ACQUIRABLE_STATES, ACTIVE_STATES, TERMINAL_STATES } from "./job-states.ts";
 import { createKeyedTasks } from "./keyed-tasks.ts";

@@ -24,6 +24,7 @@
  * back-off, a bounded number of times.
  */
 import type { Registry } from "prom-client";
+import type { Informer, InformerEvent } from "../../runtime/informer.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { isJobUuid } from "../../src/buildkite/job.ts";
 import type { Config } from "../../src/config/types.ts";
@@ -33,7 +34,6 @@ import type { ClusterApi } from "./cluster-api.ts";
 import { type FailDependencies, failOnBuildkite } from "./fail-on-buildkite.ts";
 import { createFailureLedger, type FailureLedger } from "./failure-ledger.ts";
 import { goDurationSeconds } from "./human-duration.ts";
-import type { Informer, InformerEvent } from "./informer.ts";
 import { ACQUIRABLE_STATES, ACTIVE_STATES, CANCELLED_STATES, TERMINAL_STATES } from "./job-states.ts";
 import { createKeyedTasks } from "./keyed-tasks.ts";
 import { kubernetesMetrics } from "./metrics.ts";

@@ -3,6 +3,7 @@
  * answer): back-off from 1 s doubling to 5 minutes, and at most `maxAttempts` tries, after which the job
  * is given up on with an error log. Every retry has a bound.
  */
+import { exponentialDelay } from "../../runtime/backoff.ts";
 
 export interface RetrySchedule {
   /** No failure recorded, or its back-off has passed. */
@@ -34,7 +35,7 @@ export function createRetrySchedule(options: RetryScheduleOptions = {}): RetrySc
         entries.delete(key);
         return { attempts, retryInMs: 0, gaveUp: true };
       }
-      const retryInMs = Math.min(maxMs, initialMs * 2 ** (attempts - 1));
+      const retryInMs = exponentialDelay(initialMs, maxMs, attempts);
       entries.set(key, { attempts, notBefore: now + retryInMs });
       return { attempts, retryInMs, gaveUp: false };
     },

@@ -3,7 +3,7 @@
  * "add" events), sweep on a timer for what time alone decides (grace periods, timeouts), and on stop
  * unsubscribe, stop the timer and wait for the tasks under way.
  */
-import type { Informer, InformerListener } from "./informer.ts";
+import type { Informer, InformerListener } from "../../runtime/informer.ts";
 
 export interface WatcherLoopOptions<S> {
   readonly source: Pick<Informer<S>, "subscribe" | "list">;

@@ -10,6 +10,7 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Registry } from "prom-client";
+import type { Informer } from "../../runtime/informer.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { Config } from "../../src/config/types.ts";
 import type { JobFailer, JobSource } from "../types.ts";
@@ -19,7 +20,6 @@ import { createClusterApi } from "./cluster-api.ts";
 import type { StackJobs } from "./cluster-jobs.ts";
 import { createCompletionWatcher } from "./completion-watcher.ts";
 import { createFailureLedger } from "./failure-ledger.ts";
-import type { Informer } from "./informer.ts";
 import { createJobWatcher } from "./job-watcher.ts";
 import { createPodInformer } from "./pod-informer.ts";
 import type { PodSnapshot } from "./pod-snapshot.ts";

@@ -8,7 +8,8 @@
  * `--max-in-flight` is given, as with upstream's viper.
  */
 import { readFileSync } from "node:fs";
-import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { createRequire } from "node:module";
+import type { LineCounter } from "yaml";
 import { AgentStackError } from "../errors.ts";
 import { isPlainObject } from "../k8s/decode.ts";
 import { type CommandFlag, type CommandFlagValues, parseArgs } from "./args.ts";
@@ -240,6 +241,7 @@ function readConfigFile(path: string, readFile = (file: string) => readFileSync(
     });
   }
 
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   // YAML 1.2 (so `yes` is a string, as in upstream's yaml.v3), merge keys as go-yaml supports them,
   // duplicate keys refused.
@@ -309,6 +311,7 @@ function unknownFileKey(key: string, spec: KeySpec | undefined, source: ConfigSo
 }
 
 function topLevelKeyLines(contents: unknown, lineCounter: LineCounter): Map<string, number> {
+  const { isMap, isScalar } = yaml();
   const lines = new Map<string, number>();
   if (!isMap(contents)) return lines;
   for (const pair of contents.items) {
@@ -316,4 +319,12 @@ function topLevelKeyLines(contents: unknown, lineCounter: LineCounter): Map<stri
     if (isScalar(key) && key.range) lines.set(String(key.value), lineCounter.linePos(key.range[0]).line);
   }
   return lines;
+}
+
+/**
+ * The YAML parser, loaded when a config file is read: without `--config` (and for `--help`) it is never
+ * needed, and it is a tenth of a command's start-up.
+ */
+function yaml(): typeof import("yaml") {
+  return createRequire(import.meta.url)("yaml") as typeof import("yaml");
 }

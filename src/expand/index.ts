@@ -109,5 +109,11 @@ function noPodTemplates(name: string): PodSpec {
 
 /** Maps print in key order, as Go's encoder prints them, whatever order they were written in. */
 function sortedRecord(record: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const sorted: Record<string, string> = {};
+  for (const key of Object.keys(record).sort()) {
+    // A `__proto__` key (from a user's metadata) stays data, as it does in `record`.
+    if (key === "__proto__") Object.defineProperty(sorted, key, { value: record[key], enumerable: true });
+    else sorted[key] = record[key] as string;
+  }
+  return sorted;
 }

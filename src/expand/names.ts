@@ -26,8 +26,12 @@ export const COMMAND_ARGS: readonly string[] = ["--", "/workspace/buildkite-agen
 
 export const AGENT_TOKEN_KEY = "BUILDKITE_AGENT_TOKEN";
 
+/** Nothing to clean: no empty, `.` or `..` component and no trailing slash. */
+const CLEAN_ABSOLUTE = /^(?:\/(?!\.\.?(?:\/|$))[^/]+)+$/;
+
 /** Go's `path.Clean`, enough for the absolute paths joined here. */
 export function cleanPath(path: string): string {
+  if (CLEAN_ABSOLUTE.test(path)) return path;
   const absolute = path.startsWith("/");
   const parts: string[] = [];
   for (const part of path.split("/")) {

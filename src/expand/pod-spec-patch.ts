@@ -51,9 +51,12 @@ export function patchPodSpec(
       { ...(path === undefined ? {} : { path }), cause: error },
     );
   };
+  let checked: JsonObject;
   let merged: JsonObject;
   try {
-    merged = strategicMergePatch(original, applyCommandRules(original, patch, rules), POD_SPEC, { rootPath });
+    checked = applyCommandRules(original, patch, rules);
+    // The draft's pod spec is replaced by the result: the merge need not copy it.
+    merged = strategicMergePatch(original, checked, POD_SPEC, { rootPath, consumeOriginal: true });
   } catch (error) {
     if (!isAgentStackError(error)) throw error;
     throw wrap(
@@ -63,7 +66,23 @@ export function patchPodSpec(
         : `error applying strategic patch: ${error.message}`,
     );
   }
-  return typedPodSpec(merged, rootPath);
+  // Only a patch with nulls or directives can leave them in the result; a patch without either (most
+  // of them) merges typed values into a typed pod spec, and decoding the result again would change
+  // nothing but cost a fifth of an admission.
+  return leavesNullsOrDirectives(checked)
+    ? typedPodSpec(merged, rootPath)
+    : { podSpec: merged as unknown as PodSpec, warnings: [] };
+}
+
+/** Whether a (decoded) patch holds a `null` or a `$` directive key anywhere. */
+function leavesNullsOrDirectives(value: JsonValue): boolean {
+  if (value === null) return true;
+  if (Array.isArray(value)) return value.some(leavesNullsOrDirectives);
+  if (typeof value !== "object") return false;
+  for (const key of Object.keys(value)) {
+    if (key.startsWith("$") || leavesNullsOrDirectives(value[key] as JsonValue)) return true;
+  }
+  return false;
 }
 
 /**

@@ -73,7 +73,26 @@ export const IMAGE_REFERENCE_SYNTAX = `(?:${DOMAIN}/)?${PATH}(?::${TAG})?(?:@(?:
 const WELL_FORMED_DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const LOWERCASE_HEX = /^[a-f0-9]+$/;
 
+/**
+ * Images repeat from job to job, and the grammar's expression is most of an image check's time: each
+ * reference is parsed once. Bounded: emptied when full, and long texts (never valid) are not kept.
+ */
+const PARSED = new Map<string, ImageReferenceResult>();
+const PARSED_LIMIT = 1_000;
+const PARSED_MAX_LENGTH = 512;
+
 export function parseImageReference(text: string): ImageReferenceResult {
+  const known = PARSED.get(text);
+  if (known !== undefined) return known;
+  const result = parse(text);
+  if (text.length <= PARSED_MAX_LENGTH) {
+    if (PARSED.size >= PARSED_LIMIT) PARSED.clear();
+    PARSED.set(text, result);
+  }
+  return result;
+}
+
+function parse(text: string): ImageReferenceResult {
   if (text === "") return failure(IMAGE_REFERENCE_ERRORS.empty);
   const match = REFERENCE.exec(text);
   if (match === null) return failure(unmatchedReferenceError(text));

@@ -248,18 +248,28 @@ function decodeObject(value: unknown, typeName: string, at: Location, context: C
   if (!isPlainObject(value)) throw mismatch(value, goTypeOfDefinition(typeName), at, context);
   const struct = shortName(typeName);
   const result: JsonObject = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (key.startsWith("$") && directive(key, item, at, context, result)) continue;
-    const field = resolveField(definition, key, context.options.caseInsensitive ?? false);
-    if (!field) {
+  const fields = definition.fields;
+  for (const key of Object.keys(value)) {
+    const item = value[key];
+    if (key.charCodeAt(0) === DOLLAR && directive(key, item, at, context, result)) continue;
+    // The exact name first (own fields only: `constructor` must not resolve to Object.prototype's).
+    let name = key;
+    let type = Object.hasOwn(fields, key) ? fields[key] : undefined;
+    if (type === undefined && context.options.caseInsensitive) {
+      const field = caseInsensitiveField(definition, key);
+      if (field) ({ name, type } = field);
+    }
+    if (type === undefined) {
       unknownField(key, at, typeName, context);
       continue;
     }
     if (item === null && !context.options.patch) continue;
-    setOwn(result, field.name, decodeValue(item, field.type, at.field(field.name, struct), context));
+    setOwn(result, name, decodeValue(item, type, at.field(name, struct), context));
   }
   return result;
 }
+
+const DOLLAR = "$".charCodeAt(0);
 
 /**
  * Plain assignment would treat a map key `__proto__` (a label, say) as the object's prototype and drop
@@ -287,15 +297,10 @@ function directive(key: string, item: unknown, at: Location, context: Context, r
   return true;
 }
 
-function resolveField(
+function caseInsensitiveField(
   definition: DefinitionSchema,
   key: string,
-  caseInsensitive: boolean,
 ): { name: string; type: FieldType } | undefined {
-  // Own fields only: `constructor` or `toString` must not resolve to Object.prototype's members.
-  const exact = Object.hasOwn(definition.fields, key) ? definition.fields[key] : undefined;
-  if (exact) return { name: key, type: exact };
-  if (!caseInsensitive) return undefined;
   const lower = key.toLowerCase();
   for (const [name, type] of Object.entries(definition.fields)) {
     if (name.toLowerCase() === lower) return { name, type };

@@ -2,7 +2,8 @@
  * State of one `strategicMergePatch` call. Go merges by mutating the decoded documents; here the
  * inputs stay untouched, the merge builds new objects for what it changes, and `finalize` copies
  * whatever input objects the result still reaches, so a caller may mutate the result freely (the
- * controller's `pod-spec-patch` is reused for every job and must never change).
+ * controller's `pod-spec-patch` is reused for every job and must never change) — unless the caller
+ * gave the inputs up (`ownsInputs`).
  */
 import { decodedCapacity, type GoSlice, sliceOf } from "./go-slice.ts";
 import { isJsonMap, type JsonMap } from "./json.ts";
@@ -10,12 +11,14 @@ import { isJsonMap, type JsonMap } from "./json.ts";
 export interface MergeContext {
   /** Objects and arrays this call allocated: the result may own them. */
   readonly fresh: Set<object>;
+  /** The caller gave the inputs up: the result may share their objects instead of copying them. */
+  readonly ownsInputs: boolean;
   /** Go capacities of the lists this call built (a list from the input has its decoded capacity). */
   readonly capacities: Map<readonly unknown[], number>;
 }
 
-export function newContext(): MergeContext {
-  return { fresh: new Set(), capacities: new Map() };
+export function newContext(ownsInputs = false): MergeContext {
+  return { fresh: new Set(), ownsInputs, capacities: new Map() };
 }
 
 export function freshMap(context: MergeContext): JsonMap {
@@ -47,7 +50,7 @@ export function setKey(map: JsonMap, key: string, value: unknown): void {
 /** Makes every object the result reaches its own: fresh ones are kept, input ones are copied. */
 export function finalize(value: unknown, context: MergeContext): unknown {
   if (typeof value !== "object" || value === null) return value;
-  if (!context.fresh.has(value)) return copyJson(value);
+  if (!context.fresh.has(value)) return context.ownsInputs ? value : copyJson(value);
   context.fresh.delete(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++)

@@ -15,12 +15,17 @@ import { smpError } from "./smp-error.ts";
 export interface StrategicMergePatchOptions {
   /** How error paths start, e.g. `$.podSpecPatch` (default `$`). */
   readonly rootPath?: string;
+  /**
+   * The caller gives the original up (it will use only the result): the result may share the
+   * original's objects instead of copying them all. The patch is never shared.
+   */
+  readonly consumeOriginal?: boolean;
 }
 
 /**
  * Applies `patch` to `original`, both JSON objects of the OpenAPI definition `typeName` (for example
  * `io.k8s.api.core.v1.PodSpec`), and returns the merged object. The inputs are never modified and the
- * result shares no object with them. Throws `AgentStackError` `ASK_SMP_UNKNOWN_TYPE` for a type the
+ * result shares no object with them (with `consumeOriginal`, none with the patch). Throws `AgentStackError` `ASK_SMP_UNKNOWN_TYPE` for a type the
  * schema table lacks and `ASK_SMP_INVALID_PATCH` wherever kubectl fails (or crashes), with the JSON
  * path of the problem in the message and in `path`.
  */
@@ -45,7 +50,10 @@ export function strategicMergePatch(
   if (!isJsonMap(base)) throw smpError(root, `the original must be a JSON object, got ${describe(base)}`);
   if (patch === null || patch === undefined) return copyJson(base) as JsonObject;
   if (!isJsonMap(patch)) throw smpError(root, `the patch must be a JSON object, got ${describe(patch)}`);
-  const context = newContext();
-  const merged = mergeMap(base, patch, { kind: "object", ref: typeName }, root, context);
+  const consume = options.consumeOriginal === true;
+  const context = newContext(consume);
+  // When the result may share the inputs, it shares a copy of the patch, never the patch itself.
+  const own = consume ? (copyJson(patch) as typeof patch) : patch;
+  const merged = mergeMap(base, own, { kind: "object", ref: typeName }, root, context);
   return finalize(merged, context) as JsonObject;
 }

@@ -1,6 +1,7 @@
-import { AdmissionregistrationV1Api, type V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
+import type { V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { type CaBundleOptions, ensureCaBundle } from "../../certs/ca-bundle.ts";
+import { type KubeClient, type KubeRequest, kubeClient } from "../../runtime/kube.ts";
 import { isAgentStackError } from "../../src/errors.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 import { webhookConfiguration } from "./helpers.ts";
@@ -20,7 +21,7 @@ const BUNDLE = Buffer.from(CA).toString("base64");
 
 function options(overrides: Partial<CaBundleOptions> = {}): CaBundleOptions {
   return {
-    api: fake.kubeConfig().makeApiClient(AdmissionregistrationV1Api),
+    client: kubeClient(fake.kubeConfig()),
     name: "hooks",
     caCert: CA,
     call: { timeoutMs: 5_000, retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 2 } },
@@ -70,21 +71,21 @@ describe("the caBundle of the webhook configuration", () => {
 
   test("webhooks reordered between read and patch: the test fails, nothing is written, and it reads again", async () => {
     fake.put(webhookConfiguration("hooks"));
-    const api = fake.kubeConfig().makeApiClient(AdmissionregistrationV1Api);
+    const client = kubeClient(fake.kubeConfig());
     let reordered = false;
     // Just before the first patch, a Helm upgrade reverses the webhooks.
-    const racing = new Proxy(api, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver);
-        if (property !== "patchMutatingWebhookConfiguration" || reordered) return value;
-        reordered = true;
-        const configuration = webhookConfiguration("hooks");
-        configuration.webhooks?.reverse();
-        fake.put(configuration);
-        return value;
+    const racing: KubeClient = {
+      request<T>(request: KubeRequest, signal: AbortSignal): Promise<T> {
+        if (request.method === "PATCH" && !reordered) {
+          reordered = true;
+          const configuration = webhookConfiguration("hooks");
+          configuration.webhooks?.reverse();
+          fake.put(configuration);
+        }
+        return client.request<T>(request, signal);
       },
-    });
-    const result = await ensureCaBundle(options({ api: racing }));
+    };
+    const result = await ensureCaBundle(options({ client: racing }));
     expect([...result.patched].sort()).toEqual(["hook-0.buildkite.com", "hook-1.buildkite.com"]);
     expect(patches()).toHaveLength(2);
     expect(bundles()).toEqual([BUNDLE, BUNDLE]);

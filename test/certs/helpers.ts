@@ -6,7 +6,7 @@ import type { KubernetesObject, V1MutatingWebhookConfiguration } from "@kubernet
 import { expect } from "vitest";
 import { type CertsCommandContext, certsCommand } from "../../certs/command.ts";
 import type { StoredCertificates } from "../../certs/inspect.ts";
-import type { CommandIo } from "../../cli/io.ts";
+import type { CommandIo } from "../../runtime/command-io.ts";
 import { type AgentStackError, isAgentStackError } from "../../src/errors.ts";
 
 export const DAY_MS = 24 * 60 * 60 * 1000;

@@ -1,9 +1,10 @@
 import { X509Certificate } from "node:crypto";
 import { PassThrough } from "node:stream";
-import { CoreV1Api, type V1Secret } from "@kubernetes/client-node";
+import type { V1Secret } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import type { StoredCertificates } from "../../certs/inspect.ts";
 import { type CertificateSecretOptions, ensureCertificateSecret } from "../../certs/secret.ts";
+import { type KubeClient, type KubeRequest, kubeClient } from "../../runtime/kube.ts";
 import { createLogger } from "../../runtime/logger.ts";
 import { isAgentStackError } from "../../src/errors.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
@@ -27,7 +28,7 @@ function options(overrides: Partial<CertificateSecretOptions> = {}): Certificate
     logText += chunk.toString("utf8");
   });
   return {
-    api: fake.kubeConfig().makeApiClient(CoreV1Api),
+    client: kubeClient(fake.kubeConfig()),
     namespace: "ns",
     name: "hook-tls",
     certificates: { serviceName: "hook", namespace: "ns" },
@@ -48,25 +49,20 @@ const later = (days: number) => () => new Date(Date.now() + days * DAY_MS);
  * A client whose `method` calls wait until `count` of them are in flight, then all go: replicas that
  * read the same state and write at the same moment, every time.
  */
-function inStep(
-  api: CoreV1Api,
-  method: "createNamespacedSecret" | "replaceNamespacedSecret",
-  count: number,
-): CoreV1Api {
+/** A client whose writes of this `method` (POST creates, PUT updates) wait until `count` of them are under way. */
+function inStep(client: KubeClient, method: "POST" | "PUT", count: number): KubeClient {
   const waiting: Array<() => void> = [];
-  return new Proxy(api, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (property !== method) return value;
-      return async (...args: unknown[]) => {
+  return {
+    async request<T>(request: KubeRequest, signal: AbortSignal): Promise<T> {
+      if (request.method === method) {
         await new Promise<void>((resolve) => {
           waiting.push(resolve);
           if (waiting.length === count) for (const go of waiting) go();
         });
-        return (value as (...params: unknown[]) => Promise<unknown>).apply(target, args);
-      };
+      }
+      return client.request<T>(request, signal);
     },
-  });
+  };
 }
 
 describe("the certificate Secret", () => {
@@ -119,10 +115,10 @@ describe("the certificate Secret", () => {
   });
 
   test("two replicas creating at once end with one Secret both use", async () => {
-    const api = inStep(fake.kubeConfig().makeApiClient(CoreV1Api), "createNamespacedSecret", 2);
+    const client = inStep(kubeClient(fake.kubeConfig()), "POST", 2);
     const [a, b] = await Promise.all([
-      ensureCertificateSecret(options({ api })),
-      ensureCertificateSecret(options({ api })),
+      ensureCertificateSecret(options({ client })),
+      ensureCertificateSecret(options({ client })),
     ]);
     expect([a.action, b.action].sort()).toEqual(["created", "reused"]);
     expect(a.stored).toEqual(b.stored);
@@ -133,11 +129,11 @@ describe("the certificate Secret", () => {
 
   test("two replicas renewing at once: the one that meets Conflict reads again and reuses the winner's", async () => {
     await ensureCertificateSecret(options());
-    const api = inStep(fake.kubeConfig().makeApiClient(CoreV1Api), "replaceNamespacedSecret", 2);
+    const client = inStep(kubeClient(fake.kubeConfig()), "PUT", 2);
     const now = later(250);
     const [a, b] = await Promise.all([
-      ensureCertificateSecret(options({ api, now })),
-      ensureCertificateSecret(options({ api, now })),
+      ensureCertificateSecret(options({ client, now })),
+      ensureCertificateSecret(options({ client, now })),
     ]);
     expect([a.action, b.action].sort()).toEqual(["renewed", "reused"]);
     expect(a.stored).toEqual(b.stored);
@@ -193,11 +189,11 @@ describe("the certificate Secret", () => {
   });
 
   test("nothing logged carries key material", async () => {
-    const api = inStep(fake.kubeConfig().makeApiClient(CoreV1Api), "createNamespacedSecret", 2);
+    const client = inStep(kubeClient(fake.kubeConfig()), "POST", 2);
     const results: StoredCertificates[] = [];
     const raced = await Promise.all([
-      ensureCertificateSecret(options({ api })),
-      ensureCertificateSecret(options({ api })),
+      ensureCertificateSecret(options({ client })),
+      ensureCertificateSecret(options({ client })),
     ]);
     results.push(...raced.map((result) => result.stored));
     results.push((await ensureCertificateSecret(options({ now: later(250) }))).stored);

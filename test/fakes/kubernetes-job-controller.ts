@@ -110,6 +110,8 @@ export function createJobController(store: ObjectStore): JobController {
   const events = resourceByKind(FAKE_RESOURCES, "v1", "Event");
   /** Finished pods counted per Job uid, as the Job controller tracks them with its finalizers. */
   const tallies = new Map<string, Tally>();
+  /** Pods by the uid of the Job that owns them (then by name): the Job controller's own index. */
+  const podsByOwner = new Map<string, Map<string, JsonObject>>();
   const queue: string[] = [];
   let draining = false;
 
@@ -133,13 +135,25 @@ export function createJobController(store: ObjectStore): JobController {
   }
 
   function ownedPods(job: JsonObject): JsonObject[] {
-    const uid = metadataOf(job).uid;
-    return store
-      .all(pods)
-      .filter((pod) => ownerJob(pod)?.uid === uid)
-      .sort((a, b) =>
-        String(metadataOf(a).creationTimestamp).localeCompare(String(metadataOf(b).creationTimestamp)),
-      );
+    const owned = podsByOwner.get(String(metadataOf(job).uid));
+    return [...(owned?.values() ?? [])].sort((a, b) =>
+      String(metadataOf(a).creationTimestamp).localeCompare(String(metadataOf(b).creationTimestamp)),
+    );
+  }
+
+  function index(ownerUid: string, type: "ADDED" | "MODIFIED" | "DELETED", pod: JsonObject): void {
+    const name = String(metadataOf(pod).name);
+    let owned = podsByOwner.get(ownerUid);
+    if (type === "DELETED") {
+      owned?.delete(name);
+      if (owned?.size === 0) podsByOwner.delete(ownerUid);
+      return;
+    }
+    if (owned === undefined) {
+      owned = new Map();
+      podsByOwner.set(ownerUid, owned);
+    }
+    owned.set(name, pod);
   }
 
   function enqueue(namespace: string, name: string): void {
@@ -407,6 +421,7 @@ export function createJobController(store: ObjectStore): JobController {
     observe(resource, type, object) {
       if (resource === pods) {
         const owner = ownerJob(object);
+        if (owner !== undefined) index(owner.uid, type, object);
         if (owner === undefined || store.find(jobs, owner.namespace, owner.name) === undefined) return;
         if (type === "DELETED" && !isTerminal(object))
           tallyOf(owner.uid).failed.add(String(metadataOf(object).uid));

@@ -1,60 +1,37 @@
 /**
  * The container image, without a Docker engine: the Dockerfile is linted (dockerfile-utils, the
  * validator behind VS Code's Docker support), checked for the properties the chart relies on, and its
- * steps are replayed in a temporary directory (the files it copies, its `npm ci`), where the
- * entrypoint must run and load every command with production dependencies only.
+ * build stage is replayed in a temporary directory (the files it copies, its `npm ci`, the
+ * precompilation and pruning of scripts/build-image.ts, the compile cache), where the entrypoint must
+ * run and every module must load, as JavaScript, with what the image keeps of the dependencies.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { Arg, Copy, DockerfileParser, type Instruction, Label } from "dockerfile-ast";
+import { Arg, Label } from "dockerfile-ast";
 import { validate } from "dockerfile-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { VERSION } from "../../src/version.ts";
+import {
+  copiedFromContext,
+  copiedFromStages,
+  DOCKERFILE,
+  type Replay,
+  ROOT,
+  replayBuildStage,
+  type Stage,
+  stages,
+} from "../support/image-replay.ts";
 
-const ROOT = resolve(new URL("../..", import.meta.url).pathname);
-const DOCKERFILE = readFileSync(join(ROOT, "Dockerfile"), "utf8");
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   version: string;
   license: string;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
-
-interface Stage {
-  readonly name: string | undefined;
-  readonly instructions: Instruction[];
-}
-
-function stages(): Stage[] {
-  const result: Stage[] = [];
-  for (const instruction of DockerfileParser.parse(DOCKERFILE).getInstructions()) {
-    if (instruction.getKeyword() === "FROM") {
-      const args = instruction.getArguments().map((arg) => arg.getValue());
-      const as = args.findIndex((arg) => arg.toUpperCase() === "AS");
-      result.push({ name: as === -1 ? undefined : args[as + 1], instructions: [] });
-    } else {
-      result.at(-1)?.instructions.push(instruction);
-    }
-  }
-  return result;
-}
-
-function argumentsOf(instruction: Instruction): string[] {
-  return instruction.getArguments().map((arg) => arg.getValue());
-}
-
-/** The build-context sources the final stage copies (COPY without --from), as repository paths. */
-function copiedFromContext(stage: Stage): string[] {
-  return stage.instructions
-    .filter(
-      (instruction): instruction is Copy => instruction instanceof Copy && instruction.getFromFlag() === null,
-    )
-    .flatMap((instruction) => argumentsOf(instruction).slice(0, -1));
-}
 
 const IMPORT =
   /(?:^|[^\w.])(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/gm;
@@ -88,26 +65,41 @@ describe("the Dockerfile", () => {
     expect(validate(DOCKERFILE, {})).toEqual([]);
   });
 
-  it("builds in two stages from a slim Node 24 image, with production dependencies only", () => {
-    const all = stages();
-    expect(all.length).toBe(2);
-    const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(DOCKERFILE)?.[1];
-    expect(base).toMatch(/^node:24(\.\d+){0,2}-[a-z]+-slim$/);
-    const install = all[0]?.instructions.find((instruction) => instruction.getKeyword() === "RUN");
+  it("builds in a slim Node 24 image, with production dependencies only, into a distroless image", () => {
+    const [build, final] = stages() as [Stage, Stage];
+    expect(stages()).toHaveLength(2);
+    expect(build.from).toMatch(/^node:24(\.\d+){0,2}-[a-z]+-slim$/);
+    const install = build.instructions.find((instruction) => instruction.getKeyword() === "RUN");
     expect(install?.getArgumentsContent()).toMatch(/^npm ci --omit=dev --omit=optional --ignore-scripts\b/);
+    expect(final.from).toMatch(/^gcr\.io\/distroless\/cc-debian\d+/);
+    // Node itself, from the same release as the build stage, and the app the build stage made.
+    expect(copiedFromStages(final).map(({ source }) => source)).toEqual(
+      expect.arrayContaining(["/usr/local/bin/node", "/app"]),
+    );
   });
 
-  it("runs as a non-root user by number, with the entrypoint agent-stack-k8s", () => {
+  it("runs as a non-root user by number, with the entrypoint agent-stack-k8s run by Node", () => {
     const final = stages().at(-1) as Stage;
     const user = final.instructions.filter((instruction) => instruction.getKeyword() === "USER").at(-1);
     const [uid] = (user?.getArgumentsContent() ?? "").split(":");
     expect(Number(uid)).toBeGreaterThan(0);
     const entrypoint = final.instructions.find((instruction) => instruction.getKeyword() === "ENTRYPOINT");
-    expect(JSON.parse(entrypoint?.getArgumentsContent() ?? "null")).toEqual(["agent-stack-k8s"]);
+    expect(JSON.parse(entrypoint?.getArgumentsContent() ?? "null")).toEqual([
+      "/usr/local/bin/node",
+      "/app/bin/agent-stack-k8s.js",
+    ]);
+  });
+
+  it("has what the chart's pods run besides the entrypoint (the webhook's preStop sleep)", () => {
+    const chart = readFileSync(join(ROOT, "charts/agent-stack-k8s/templates/webhook.yaml"), "utf8");
+    const programs = [...chart.matchAll(/command: \["([^"]+)"/g)].map((match) => match[1] as string);
+    expect(programs).toContain("sleep");
+    const copied = copiedFromStages(stages().at(-1) as Stage).map(({ target }) => target);
+    for (const program of programs) expect(copied, program).toContain(`/usr/bin/${program}`);
   });
 
   it("copies every file the entrypoint can load, and the .dockerignore lets them in", () => {
-    const copied = copiedFromContext(stages().at(-1) as Stage);
+    const copied = copiedFromContext(stages()[0] as Stage);
     const ignore = readFileSync(join(ROOT, ".dockerignore"), "utf8");
     for (const file of productionImports().files) {
       const path = relative(ROOT, file);
@@ -117,6 +109,8 @@ describe("the Dockerfile", () => {
         `!${top}${path.includes("/") ? "/" : ""}`,
       );
     }
+    expect(copied).toContain("scripts/build-image.ts");
+    expect(ignore).toContain("!scripts/build-image.ts");
     for (const source of copied) expect(existsSync(join(ROOT, source)), source).toBe(true);
   });
 
@@ -156,7 +150,9 @@ describe("the Dockerfile", () => {
     expect(resolved("source")).toBe(chart.home);
     expect(resolved("url")).toBe(chart.home);
     expect(resolved("documentation")).toBe(`${chart.home}#readme`);
-    expect(resolved("base.name")).toBe(globalArg("NODE_IMAGE"));
+    // The image's base is the final stage's.
+    expect(resolved("base.name")).toBe(globalArg("BASE_IMAGE"));
+    expect(resolved("base.name")).toBe(final.from);
   });
 
   it("declares the per-build arguments after the last RUN, so a new revision rebuilds no layer", () => {
@@ -180,44 +176,39 @@ describe("the Dockerfile", () => {
 });
 
 /** The image's /app, rebuilt here from the Dockerfile's own steps. */
-describe("the image's files, with production dependencies only", () => {
-  let app: string;
-  let skip: string | undefined;
+describe("the image's files: precompiled code and the dependencies that can run", () => {
+  let replay: Replay;
 
   beforeAll(() => {
-    app = mkdtempSync(join(tmpdir(), "image-app-"));
-    const [dependencies, final] = stages() as [Stage, Stage];
-    for (const source of copiedFromContext(final)) {
-      const from = join(ROOT, source);
-      cpSync(from, join(app, source), { recursive: statSync(from).isDirectory() });
-    }
-    const install = dependencies.instructions.find((instruction) => instruction.getKeyword() === "RUN");
-    const command = (install?.getArgumentsContent() ?? "").split("&&")[0]?.trim().split(/\s+/) ?? [];
-    cpSync(join(ROOT, "package-lock.json"), join(app, "package-lock.json"));
-    mkdirSync(join(app, "node_modules"), { recursive: true });
-    const result = spawnSync(command[0] as string, command.slice(1), {
-      cwd: app,
-      encoding: "utf8",
-      timeout: 240_000,
-    });
-    if (result.error || result.status !== 0) {
-      skip = `npm ci failed (${result.error?.message ?? result.stderr.trim().split("\n").at(-1)})`;
-    }
+    replay = replayBuildStage(mkdtempSync(join(tmpdir(), "image-")));
   }, 300_000);
 
-  afterAll(() => rmSync(app, { recursive: true, force: true }));
+  afterAll(() => rmSync(replay.root, { recursive: true, force: true }));
 
-  function run(args: readonly string[]) {
-    return spawnSync(process.execPath, [join(app, "bin/agent-stack-k8s.js"), ...args], {
-      cwd: app,
+  function run(args: readonly string[], env: Record<string, string> = {}) {
+    return spawnSync(process.execPath, [join(replay.app, "bin/agent-stack-k8s.js"), ...args], {
+      cwd: replay.app,
       encoding: "utf8",
       timeout: 60_000,
-      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production" },
+      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production", ...env },
     });
   }
 
-  it("installs no development-only package", ({ skip: skipTest }) => {
-    if (skip) skipTest(skip);
+  function files(directory: string): string[] {
+    return readdirSync(directory, { withFileTypes: true, recursive: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name));
+  }
+
+  it("holds JavaScript only: no TypeScript, declarations or source maps", ({ skip }) => {
+    if (replay.skip) skip(replay.skip);
+    const app = files(replay.app).map((file) => relative(replay.app, file));
+    expect(app.filter((file) => /\.(ts|mts|cts|map)$/.test(file))).toEqual([]);
+    expect(app).toContain("cli/main.js");
+  });
+
+  it("installs no development-only package", ({ skip }) => {
+    if (replay.skip) skip(replay.skip);
     const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
       packages: Record<string, { dev?: boolean }>;
     };
@@ -225,11 +216,19 @@ describe("the image's files, with production dependencies only", () => {
       ([path, entry]) => path !== "" && entry.dev === true,
     );
     expect(devOnly.length).toBeGreaterThan(0);
-    for (const [path] of devOnly) expect(existsSync(join(app, path)), path).toBe(false);
+    for (const [path] of devOnly) expect(existsSync(join(replay.app, path)), path).toBe(false);
   });
 
-  it("prints its version and renders a job", ({ skip: skipTest }) => {
-    if (skip) skipTest(skip);
+  it("keeps none of the Kubernetes client's generated API and model modules", ({ skip }) => {
+    if (replay.skip) skip(replay.skip);
+    const client = join(replay.app, "node_modules/@kubernetes/client-node");
+    expect(existsSync(join(client, "dist/config.js"))).toBe(true);
+    expect(existsSync(join(client, "dist/gen/models/ObjectSerializer.js"))).toBe(false);
+    expect(existsSync(join(client, "dist/gen/apis/BatchV1Api.js"))).toBe(false);
+  });
+
+  it("prints its version and renders a job", ({ skip }) => {
+    if (replay.skip) skip(replay.skip);
     const version = run(["version"]);
     expect(version.stdout.trim(), version.stderr).toBe(VERSION);
     const rendered = run(["render", "--job", join(ROOT, "examples/job.json"), "-o", "json"]);
@@ -237,16 +236,58 @@ describe("the image's files, with production dependencies only", () => {
     expect(JSON.parse(rendered.stdout)).toMatchObject({ kind: "Job" });
   });
 
-  it.for(["launcher", "webhook", "certs"])("loads the %s command", (command, { skip: skipTest }) => {
-    if (skip) skipTest(skip);
+  it("loads every module, the Kubernetes client's included", ({ skip }) => {
+    if (replay.skip) skip(replay.skip);
+    const modules = files(replay.app).filter(
+      (file) => file.endsWith(".js") && !file.includes("/node_modules/") && !file.includes("/bin/"),
+    );
+    expect(modules.length).toBeGreaterThan(100);
     const loaded = spawnSync(
       process.execPath,
-      ["--input-type=module", "-e", `await import(${JSON.stringify(join(app, command, "command.ts"))});`],
-      { cwd: app, encoding: "utf8", timeout: 60_000 },
+      [
+        "--input-type=module",
+        "-e",
+        `for (const file of ${JSON.stringify(modules)}) await import(file); process.stdout.write("loaded");`,
+      ],
+      { cwd: replay.app, encoding: "utf8", timeout: 120_000 },
     );
-    expect(loaded.status, loaded.stderr).toBe(0);
-    const help = run([command, "--help"]);
-    expect(help.status, help.stderr).toBe(0);
-    expect(help.stdout).toMatch(new RegExp(`^Usage: agent-stack-k8s ${command}`));
+    expect(loaded.stderr).toBe("");
+    expect(loaded.stdout).toBe("loaded");
+  });
+
+  it.for(["launcher", "webhook", "certs", "diagnose"])(
+    "prints the %s command's help",
+    (command, { skip }) => {
+      if (replay.skip) skip(replay.skip);
+      const help = run([command, "--help"]);
+      expect(help.status, help.stderr).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^Usage: agent-stack-k8s ${command}`));
+    },
+  );
+
+  it("starts from the compile cache made at build time, which it only reads", ({ skip }) => {
+    if (replay.skip) skip(replay.skip);
+    const cache = join(replay.app, "compile-cache");
+    expect(files(cache).length).toBeGreaterThan(100);
+    // As the image's root filesystem is: nothing can be written there.
+    for (const entry of [
+      cache,
+      ...readdirSync(cache, { recursive: true }).map((name) => join(cache, String(name))),
+    ]) {
+      chmodSync(entry, 0o555);
+    }
+    const traced = run(["version"], { NODE_COMPILE_CACHE: cache, NODE_DEBUG_NATIVE: "COMPILE_CACHE" });
+    expect(traced.status, traced.stderr).toBe(0);
+    expect(traced.stdout.trim()).toBe(VERSION);
+    expect(traced.stderr).toMatch(/V8 code cache for ESM file:\/\/\S+\/cli\/main\.js was accepted/);
+    // A long-running command starts again with its heap flags, which Node keys the cache by too.
+    const directory = mkdtempSync(join(tmpdir(), "image-certs-"));
+    const certs = run(["certs", "--out-dir", directory], {
+      NODE_COMPILE_CACHE: cache,
+      NODE_DEBUG_NATIVE: "COMPILE_CACHE",
+    });
+    expect(certs.status, certs.stderr).toBe(0);
+    expect(certs.stderr).toMatch(/V8 code cache for ESM file:\/\/\S+\/certs\/run\.js was accepted/);
+    expect(readdirSync(cache)).toHaveLength(2);
   });
 });

@@ -1,8 +1,8 @@
 /** `agent-stack-k8s launcher`: what it needs to start, and how it ends. */
 import { expect, test } from "vitest";
-import type { CommandIo } from "../../cli/io.ts";
 import { main } from "../../cli/main.ts";
 import { launcherCommand } from "../../launcher/command.ts";
+import type { CommandIo } from "../../runtime/command-io.ts";
 import { startFakeBuildkite } from "../fakes/buildkite/fake-buildkite.ts";
 import { startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 

@@ -7,8 +7,8 @@
  */
 import type { V1MutatingWebhook } from "@kubernetes/client-node";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import type { CommandIo } from "../../cli/io.ts";
 import { launcherCommand } from "../../launcher/command.ts";
+import type { CommandIo } from "../../runtime/command-io.ts";
 import { type FakeBuildkite, startFakeBuildkite } from "../fakes/buildkite/fake-buildkite.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 import { KUBERNETES_PLUGIN, testConfig } from "../support/fixtures.ts";

@@ -1,24 +1,33 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { CoreV1Api, KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { KubeConfig, type V1Secret } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { retryDelayMs } from "../../runtime/backoff.ts";
 import {
   callKube,
   classifyKubeError,
-  isKubeApiError,
-  KubeApiError,
   type KubeCallOptions,
-  retryDelayMs,
+  type KubeClient,
+  kubeClient,
 } from "../../runtime/kube.ts";
+import { isKubeApiError, KubeApiError } from "../../runtime/kube-api-error.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 
 let fake: FakeKubernetes;
-let core: CoreV1Api;
+let client: KubeClient;
 
 beforeEach(async () => {
   fake = await startFakeKubernetes();
-  core = fake.kubeConfig().makeApiClient(CoreV1Api);
+  client = kubeClient(fake.kubeConfig());
 });
+
+const SECRETS = "/api/v1/namespaces/ns/secrets";
+const readSecret = (signal: AbortSignal, on = client) =>
+  on.request<V1Secret>({ method: "GET", path: `${SECRETS}/s` }, signal);
+const createSecret = (body: V1Secret) => (signal: AbortSignal) =>
+  client.request<V1Secret>({ method: "POST", path: SECRETS, body }, signal);
+const replaceSecret = (body: V1Secret) => (signal: AbortSignal) =>
+  client.request<V1Secret>({ method: "PUT", path: `${SECRETS}/s`, body }, signal);
 
 afterEach(async () => {
   await fake.close();
@@ -38,47 +47,23 @@ async function failure(call: Promise<unknown>): Promise<KubeApiError> {
 
 describe("Status errors are classified by code and reason", () => {
   test("404 is NotFound, with the operation and the server's message", async () => {
-    const error = await failure(
-      callKube(
-        "get Secret ns/s",
-        (options) => core.readNamespacedSecret({ namespace: "ns", name: "s" }, options),
-        FAST,
-      ),
-    );
+    const error = await failure(callKube("get Secret ns/s", (signal) => readSecret(signal), FAST));
     expect(error).toMatchObject({ kind: "NotFound", status: 404, reason: "NotFound", transient: false });
     expect(error.message).toBe('get Secret ns/s: 404 NotFound: secrets "s" not found');
   });
 
   test("409 is AlreadyExists on create and Conflict on a stale update", async () => {
     fake.put({ apiVersion: "v1", kind: "Secret", ...secret });
-    const exists = await failure(
-      callKube(
-        "create",
-        (options) => core.createNamespacedSecret({ namespace: "ns", body: secret }, options),
-        FAST,
-      ),
-    );
+    const exists = await failure(callKube("create", createSecret(secret), FAST));
     expect(exists.kind).toBe("AlreadyExists");
     const stale = { ...secret, metadata: { ...secret.metadata, resourceVersion: "1" } };
-    const conflict = await failure(
-      callKube(
-        "update",
-        (options) => core.replaceNamespacedSecret({ namespace: "ns", name: "s", body: stale }, options),
-        FAST,
-      ),
-    );
+    const conflict = await failure(callKube("update", replaceSecret(stale), FAST));
     expect(conflict.kind).toBe("Conflict");
   });
 
   test("422 is Invalid and not retried", async () => {
     const bad = { ...secret, data: { "bad key!": "MQ==" } };
-    const error = await failure(
-      callKube(
-        "create",
-        (options) => core.createNamespacedSecret({ namespace: "ns", body: bad }, options),
-        FAST,
-      ),
-    );
+    const error = await failure(callKube("create", createSecret(bad), FAST));
     expect(error.kind).toBe("Invalid");
     expect(fake.requests).toHaveLength(1);
   });
@@ -100,27 +85,17 @@ describe("retries", () => {
     fake.put({ apiVersion: "v1", kind: "Secret", ...secret });
     fake.failNext(2, 500);
     const retries: string[] = [];
-    const read = await callKube(
-      "get",
-      (options) => core.readNamespacedSecret({ namespace: "ns", name: "s" }, options),
-      {
-        ...FAST,
-        onRetry: (error, attempt) => retries.push(`${attempt} ${error.kind}`),
-      },
-    );
+    const read = await callKube("get", (signal) => readSecret(signal), {
+      ...FAST,
+      onRetry: (error, attempt) => retries.push(`${attempt} ${error.kind}`),
+    });
     expect(read.metadata?.name).toBe("s");
     expect(retries).toEqual(["1 ServerError", "2 ServerError"]);
   });
 
   test("after the last attempt the last error is thrown", async () => {
     fake.failNext(5, 503);
-    const error = await failure(
-      callKube(
-        "get Secret ns/s",
-        (options) => core.readNamespacedSecret({ namespace: "ns", name: "s" }, options),
-        FAST,
-      ),
-    );
+    const error = await failure(callKube("get Secret ns/s", (signal) => readSecret(signal), FAST));
     expect(error).toMatchObject({ kind: "ServerError", status: 503 });
     expect(fake.requests).toHaveLength(3);
   });
@@ -129,7 +104,7 @@ describe("retries", () => {
     fake.put({ apiVersion: "v1", kind: "Secret", ...secret });
     fake.failNext(1, 429, { retryAfterSeconds: 30 });
     const delays: number[] = [];
-    await callKube("get", (options) => core.readNamespacedSecret({ namespace: "ns", name: "s" }, options), {
+    await callKube("get", (signal) => readSecret(signal), {
       ...FAST,
       onRetry: (error, _attempt, delayMs) => {
         expect(error.retryAfterMs).toBe(30_000);
@@ -152,7 +127,7 @@ describe("retries", () => {
     fake.failNext(10, 500);
     const controller = new AbortController();
     const error = await failure(
-      callKube("get", (options) => core.readNamespacedSecret({ namespace: "ns", name: "s" }, options), {
+      callKube("get", (signal) => readSecret(signal), {
         retry: { attempts: 10, initialDelayMs: 60_000, maxDelayMs: 60_000 },
         onRetry: () => controller.abort(),
         signal: controller.signal,
@@ -187,20 +162,16 @@ describe("timeouts", () => {
   });
 
   test("a server that never answers is a Timeout, retried within the bound", async () => {
-    const api = config.makeApiClient(CoreV1Api);
+    const silentClient = kubeClient(config);
     let requests = 0;
     silent.on("request", () => {
       requests += 1;
     });
     const error = await failure(
-      callKube(
-        "get Secret ns/s",
-        (options) => api.readNamespacedSecret({ namespace: "ns", name: "s" }, options),
-        {
-          timeoutMs: 50,
-          retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
-        },
-      ),
+      callKube("get Secret ns/s", (signal) => readSecret(signal, silentClient), {
+        timeoutMs: 50,
+        retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+      }),
     );
     expect(error).toMatchObject({ kind: "Timeout", transient: true });
     expect(error.message).toBe("get Secret ns/s: no answer in time");

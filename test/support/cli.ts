@@ -1,6 +1,7 @@
 /** Runs the `agent-stack-k8s` entry point in process, with its files, environment and output captured. */
-import type { CommandIo } from "../../cli/io.ts";
+
 import { main } from "../../cli/main.ts";
+import type { CommandIo } from "../../runtime/command-io.ts";
 
 export interface Run {
   readonly status: number;

@@ -1,5 +1,5 @@
 /** A command's I/O for tests: what it prints, captured; the files it may read, given. */
-import type { CommandIo } from "../../cli/io.ts";
+import type { CommandIo } from "../../runtime/command-io.ts";
 
 export interface CapturedIo {
   readonly io: CommandIo;

@@ -1,6 +1,7 @@
 /** Events on the process's own pod: written once per reason and message, counted up, never failing the caller. */
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { createEventRecorder, podFromEnv } from "../../webhook/pod-events.ts";
+import { createEventRecorder } from "../../webhook/pod-events.ts";
+import { podFromEnv } from "../../webhook/pod-reference.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 import { captureLogs, testLogger } from "./harness.ts";
 

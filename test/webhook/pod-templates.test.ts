@@ -174,9 +174,9 @@ describe("readiness follows the informer", () => {
     expect(metrics).toMatch(/agent_stack_k8s_webhook_pod_template_informer_restarts_total [1-9]/);
     const logs = running.logs.lines();
     expect(
-      logs.some((line) => line.msg === "PodTemplate list/watch failed: starting it again after a back-off"),
+      logs.some((line) => line.msg === "PodTemplates list/watch failed: starting again after a back-off"),
     ).toBe(true);
-    expect(logs.some((line) => line.msg === "PodTemplate cache synced")).toBe(true);
+    expect(logs.some((line) => line.msg === "PodTemplates cache synced")).toBe(true);
     client.close();
   });
 });

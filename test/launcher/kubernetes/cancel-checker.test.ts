@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { type CancelChecker, createCancelChecker } from "../../../launcher/kubernetes/cancel-checker.ts";
 import { createClusterJobs, type StackJobs } from "../../../launcher/kubernetes/cluster-jobs.ts";
-import type { Informer } from "../../../launcher/kubernetes/informer.ts";
 import { createPodInformer } from "../../../launcher/kubernetes/pod-informer.ts";
 import type { PodSnapshot } from "../../../launcher/kubernetes/pod-snapshot.ts";
+import type { Informer } from "../../../runtime/informer.ts";
 import {
   BatchRecordingSource,
   eventually,

@@ -3,9 +3,9 @@ import {
   type CompletionWatcher,
   createCompletionWatcher,
 } from "../../../launcher/kubernetes/completion-watcher.ts";
-import type { Informer } from "../../../launcher/kubernetes/informer.ts";
 import { createPodInformer } from "../../../launcher/kubernetes/pod-informer.ts";
 import type { PodSnapshot } from "../../../launcher/kubernetes/pod-snapshot.ts";
+import type { Informer } from "../../../runtime/informer.ts";
 import { containerState } from "../../fakes/kubernetes-kubelet.ts";
 import {
   eventually,

@@ -7,7 +7,6 @@ import { BatchV1Api, type V1Job } from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import type { Clock } from "../../../launcher/kubernetes/clock.ts";
 import { type ClusterApi, createClusterApi } from "../../../launcher/kubernetes/cluster-api.ts";
-import type { Informer, InformerEvent, InformerListener } from "../../../launcher/kubernetes/informer.ts";
 import {
   type FailJobRequest,
   JobAcquisitionRejectedError,
@@ -15,6 +14,7 @@ import {
   type JobSource,
   type JobState,
 } from "../../../launcher/types.ts";
+import type { Informer, InformerEvent, InformerListener } from "../../../runtime/informer.ts";
 import { createLogger, type Logger } from "../../../runtime/logger.ts";
 import type { Job } from "../../../src/generated/k8s-types.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../../fakes/kubernetes-api.ts";
@@ -172,6 +172,9 @@ export class ManualInformer<S extends { name: string }> implements Informer<S> {
   async stop(): Promise<void> {}
   async synced(): Promise<void> {}
   ready(): boolean {
+    return true;
+  }
+  hasSynced(): boolean {
     return true;
   }
   notReadyReason(): string | undefined {

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createClusterJobs, type StackJobs } from "../../../launcher/kubernetes/cluster-jobs.ts";
 import { createFailureLedger, type FailureLedger } from "../../../launcher/kubernetes/failure-ledger.ts";
-import type { Informer } from "../../../launcher/kubernetes/informer.ts";
 import { type JobSnapshot, jobSnapshot } from "../../../launcher/kubernetes/job-snapshot.ts";
 import { createJobWatcher, type JobWatcher } from "../../../launcher/kubernetes/job-watcher.ts";
+import type { Informer } from "../../../runtime/informer.ts";
 import { containerState } from "../../fakes/kubernetes-kubelet.ts";
 import {
   eventually,

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createFailureLedger } from "../../../launcher/kubernetes/failure-ledger.ts";
-import type { Informer } from "../../../launcher/kubernetes/informer.ts";
 import { createPodInformer } from "../../../launcher/kubernetes/pod-informer.ts";
 import type { PodSnapshot } from "../../../launcher/kubernetes/pod-snapshot.ts";
 import { createPodWatcher, type PodWatcher } from "../../../launcher/kubernetes/pod-watcher.ts";
+import type { Informer } from "../../../runtime/informer.ts";
 import { containerState } from "../../fakes/kubernetes-kubelet.ts";
 import {
   eventually,

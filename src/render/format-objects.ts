@@ -1,38 +1,5 @@
-/** The process-facing side of the commands: reading input files and writing documents. */
-import { readFileSync } from "node:fs";
+/** How commands print documents (render, diagnose): YAML or JSON, keys sorted. */
 import { stringify } from "yaml";
-import { AgentStackError } from "../src/errors.ts";
-
-export interface CommandIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  /** Reads a file, or standard input for `-`. */
-  readonly readInput: (path: string) => string;
-  readonly env: Readonly<Record<string, string | undefined>>;
-}
-
-export function processIo(): CommandIo {
-  return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    readInput: (path) => readFileSync(path === "-" ? 0 : path, "utf8"),
-    env: process.env,
-  };
-}
-
-export function readInput(io: CommandIo, path: string, flag: string): string {
-  try {
-    return io.readInput(path);
-  } catch (error) {
-    throw new AgentStackError(
-      "ASK_INPUT_UNREADABLE",
-      `${flag} ${path}: cannot read it: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
 
 export type OutputFormat = "yaml" | "json";
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: how expensive the pure core is per admission, as ratios against baselines measured
+ * How expensive the pure core is per admission, as ratios against baselines measured
  * in the same run on the same machine (absolute numbers vary from machine to machine; ratios much
  * less). Never part of `npm test`.
  *
@@ -17,6 +17,7 @@ import { loadConfig } from "../src/config/load.ts";
 import { expandJob } from "../src/expand/index.ts";
 import { createReview } from "../src/render/render-job.ts";
 import { strategicMergePatch } from "../src/smp/index.ts";
+import { record } from "./support/figures.ts";
 
 interface Measurement {
   readonly name: string;
@@ -37,9 +38,14 @@ function measure(name: string, run: () => unknown, iterations = 2_000, rounds = 
   return { name, perSecond: 1e9 / nanoseconds, microseconds: nanoseconds / 1000 };
 }
 
-function report(pair: string, subject: Measurement, baseline: Measurement): void {
+function report(
+  write: (text: string) => void,
+  pair: string,
+  subject: Measurement,
+  baseline: Measurement,
+): void {
   const ratio = subject.microseconds / baseline.microseconds;
-  process.stdout.write(
+  write(
     `${pair}\n` +
       `  ${subject.name.padEnd(44)} ${subject.microseconds.toFixed(1).padStart(9)} µs  ${Math.round(subject.perSecond).toLocaleString("en").padStart(9)}/s\n` +
       `  ${baseline.name.padEnd(44)} ${baseline.microseconds.toFixed(1).padStart(9)} µs  ${Math.round(baseline.perSecond).toLocaleString("en").padStart(9)}/s\n` +
@@ -47,30 +53,42 @@ function report(pair: string, subject: Measurement, baseline: Measurement): void
   );
 }
 
-const config = loadConfig({ args: [], env: {} }).config;
-const job = parseBuildkiteJob(
-  JSON.parse(readFileSync(new URL("../examples/job.json", import.meta.url), "utf8")),
-  "job.json",
-);
-const body = JSON.stringify(createReview(buildSkeleton(job, config), job.uuid));
+/** Runs both pairs and prints them; returns the time of one `admit`, for the webhook's composed floor. */
+export function admissionBench(write: (text: string) => void): { admitSeconds: number } {
+  const config = loadConfig({ args: [], env: {} }).config;
+  const job = parseBuildkiteJob(
+    JSON.parse(readFileSync(new URL("../examples/job.json", import.meta.url), "utf8")),
+    "job.json",
+  );
+  const body = JSON.stringify(createReview(buildSkeleton(job, config), job.uuid));
 
-const admission = measure("admit (expand + JSON Patch)", () => admit(JSON.parse(body), { config }));
-const floor = measure("JSON.parse(review) + JSON.stringify(answer)", () =>
-  JSON.stringify({ response: { uid: JSON.parse(body).request.uid, allowed: true } }),
-);
-report(`admission of the example job (${process.version})`, admission, floor);
+  const admission = measure("admit (expand + JSON Patch)", () => admit(JSON.parse(body), { config }));
+  const floor = measure("JSON.parse(review) + JSON.stringify(answer)", () =>
+    JSON.stringify({ response: { uid: JSON.parse(body).request.uid, allowed: true } }),
+  );
+  report(write, `admission of the example job (${process.version})`, admission, floor);
 
-const podSpec = expandJob({ job, config }).podSpec;
-const patch = {
-  nodeSelector: { pool: "ci" },
-  containers: [
-    { name: "tests", env: [{ name: "GOMAXPROCS", value: "4" }], resources: { limits: { memory: "8Gi" } } },
-    { name: "agent", env: [{ name: "BUILDKITE_AGENT_DEBUG", value: "true" }] },
-  ],
-  tolerations: [{ key: "ci", operator: "Exists", effect: "NoSchedule" }],
-};
-const merge = measure("strategicMergePatch(podSpec, patch)", () =>
-  strategicMergePatch(podSpec, patch, "io.k8s.api.core.v1.PodSpec"),
-);
-const clone = measure("structuredClone(podSpec)", () => structuredClone(podSpec));
-report("strategic merge patch of a pod spec", merge, clone);
+  const podSpec = expandJob({ job, config }).podSpec;
+  const patch = {
+    nodeSelector: { pool: "ci" },
+    containers: [
+      { name: "tests", env: [{ name: "GOMAXPROCS", value: "4" }], resources: { limits: { memory: "8Gi" } } },
+      { name: "agent", env: [{ name: "BUILDKITE_AGENT_DEBUG", value: "true" }] },
+    ],
+    tolerations: [{ key: "ci", operator: "Exists", effect: "NoSchedule" }],
+  };
+  const merge = measure("strategicMergePatch(podSpec, patch)", () =>
+    strategicMergePatch(podSpec, patch, "io.k8s.api.core.v1.PodSpec"),
+  );
+  const clone = measure("structuredClone(podSpec)", () => structuredClone(podSpec));
+  report(write, "strategic merge patch of a pod spec", merge, clone);
+  const ratio = admission.microseconds / floor.microseconds;
+  record({
+    row: "`admit` of examples/job.json / parse+stringify of the review",
+    value: `${ratio.toFixed(1)}× (${admission.microseconds.toFixed(0)} µs)`,
+    baseline: `parse+stringify: ${floor.microseconds.toFixed(1)} µs`,
+    goal: "≤ 12×",
+    met: ratio <= 12,
+  });
+  return { admitSeconds: admission.microseconds / 1e6 };
+}

@@ -1,10 +1,12 @@
 /**
  * A list-and-watch cache of one kind of object, like client-go's informer: list, then watch from the
- * list's resourceVersion, and tell subscribers about every add, update and delete. Unlike
- * `makeInformer` of `@kubernetes/client-node`, it
+ * list's resourceVersion, and tell subscribers about every add, update and delete. The one informer of
+ * the stack: the launcher's Jobs and Pods, the webhook's PodTemplates, the certs keeper's webhook
+ * configuration. Unlike `makeInformer` of
+ * `@kubernetes/client-node`, it
  *
- * - keeps only a transform of each object (the fields the launcher reads), as upstream HEAD's informer
- *   transform does;
+ * - keeps only a transform of each object (the fields its users read), made as the object arrives, as
+ *   upstream HEAD's informer transform does: the full objects are garbage at once;
  * - passes the previous snapshot with an update, and the last one with a delete;
  * - restarts on its own after a failed list or watch, with a back-off that doubles up to a bound, and
  *   says meanwhile that it is not ready; a watch whose resourceVersion has expired (410 Gone) lists
@@ -14,8 +16,11 @@
  *   resourceVersion at once: a quiet watch ends cleanly instead of looking like a failure, while a
  *   server that does not answer a watch at all is still noticed within 30 s.
  */
-import { type KubeConfig, Watch } from "@kubernetes/client-node";
-import type { Logger } from "../../runtime/logger.ts";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { exponentialDelay, spread } from "./backoff.ts";
+import { callKube, kubeClient, Watch } from "./kube.ts";
+import type { Logger } from "./logger.ts";
+import { sleep } from "./sleep.ts";
 
 export type InformerEvent<S> =
   | { readonly type: "add"; readonly object: S }
@@ -33,6 +38,8 @@ export interface Informer<S> {
   synced(signal?: AbortSignal): Promise<void>;
   /** The first list arrived and the watch is up: false while restarting after a failure. */
   ready(): boolean;
+  /** The first list arrived: the cache has served since, even while the watch restarts. */
+  hasSynced(): boolean;
   /** Why it is not ready, for readiness endpoints and logs; undefined when ready. */
   notReadyReason(): string | undefined;
   list(): readonly S[];
@@ -41,9 +48,10 @@ export interface Informer<S> {
   subscribe(listener: InformerListener<S>): () => void;
 }
 
-export interface ListResult {
-  readonly items: readonly unknown[];
-  readonly resourceVersion: string;
+/** One page of a list, as the API server sends it. */
+interface ListPage {
+  readonly items?: readonly unknown[];
+  readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
 }
 
 export interface InformerOptions<S> {
@@ -52,11 +60,17 @@ export interface InformerOptions<S> {
   readonly path: string;
   /** For logs: `Jobs`. */
   readonly what: string;
-  readonly labelSelector: string;
+  /** Added to the failure log until the first list arrives: what the user can do about it. */
+  readonly hint?: string;
+  /** Only objects with these labels; all of them when absent. */
+  readonly labelSelector?: string;
   /** A field selector too, such as `metadata.name=<name>` to follow one object. */
   readonly fieldSelector?: string;
-  /** One list call, with its own timeout (through `callKube`); the informer's restarts are the retries. */
-  readonly list: (signal: AbortSignal) => Promise<ListResult>;
+  /**
+   * Bound on each list call (one page of `LIST_PAGE` objects); the API server is asked to give up
+   * after it too. Default 60 s.
+   */
+  readonly listTimeoutMs?: number;
   /** What the cache keeps of an object; undefined skips it. */
   readonly transform: (object: unknown) => S | undefined;
   readonly nameOf: (snapshot: S) => string;
@@ -69,6 +83,12 @@ export interface InformerOptions<S> {
   readonly onRestart?: () => void;
 }
 
+const DEFAULT_LIST_TIMEOUT_MS = 60_000;
+/**
+ * Objects per list page, as client-go's reflector pages them: a list of thousands of expanded Jobs
+ * arrives, and is reduced to snapshots, a page at a time instead of as one document of tens of MB.
+ */
+const LIST_PAGE = 500;
 const DEFAULT_INITIAL_BACKOFF_MS = 1_000;
 const DEFAULT_MAX_BACKOFF_MS = 30_000;
 const MIN_WATCH_SECONDS = 20;
@@ -88,6 +108,8 @@ export function createInformer<S>(options: InformerOptions<S>): Informer<S> {
   const { logger, what } = options;
   const initialBackoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
   const maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
+  const listTimeoutMs = options.listTimeoutMs ?? DEFAULT_LIST_TIMEOUT_MS;
+  const client = kubeClient(options.kubeConfig);
   const cache = new Map<string, S>();
   const listeners = new Set<InformerListener<S>>();
   const stopper = new AbortController();
@@ -103,7 +125,7 @@ export function createInformer<S>(options: InformerOptions<S>): Informer<S> {
       try {
         listener(event);
       } catch (error) {
-        logger.error({ err: error, what }, "an informer subscriber failed; carrying on");
+        logger.error({ err: error, what }, `a subscriber of the ${what} informer failed; carrying on`);
       }
     }
   };
@@ -125,22 +147,54 @@ export function createInformer<S>(options: InformerOptions<S>): Informer<S> {
     emit({ type: "delete", object: last ?? previous });
   };
 
+  /** One page, one attempt, cancelled at the timeout: the informer's own restarts are the retries. */
+  const listPage = (token: string | undefined) =>
+    callKube(
+      `list the ${what} of ${options.path}`,
+      (signal) =>
+        client.request<ListPage>(
+          {
+            method: "GET",
+            path: options.path,
+            query: {
+              labelSelector: options.labelSelector || undefined,
+              fieldSelector: options.fieldSelector || undefined,
+              limit: LIST_PAGE,
+              continue: token,
+              timeoutSeconds: Math.ceil(listTimeoutMs / 1000),
+            },
+          },
+          signal,
+        ),
+      {
+        signal: stopper.signal,
+        timeoutMs: listTimeoutMs,
+        retry: { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 },
+      },
+    );
+
   async function relist(): Promise<void> {
-    const result = await options.list(stopper.signal);
     const seen = new Set<string>();
     const snapshots: S[] = [];
-    for (const item of result.items) {
-      const snapshot = options.transform(item);
-      if (snapshot === undefined) continue;
-      seen.add(options.nameOf(snapshot));
-      snapshots.push(snapshot);
-    }
+    let listedVersion = "";
+    let token: string | undefined;
+    do {
+      const page = await listPage(token);
+      for (const item of page.items ?? []) {
+        const snapshot = options.transform(item);
+        if (snapshot === undefined) continue;
+        seen.add(options.nameOf(snapshot));
+        snapshots.push(snapshot);
+      }
+      listedVersion = page.metadata?.resourceVersion ?? "";
+      token = page.metadata?.continue || undefined;
+    } while (token !== undefined);
     for (const name of [...cache.keys()]) if (!seen.has(name)) remove(name);
     for (const snapshot of snapshots) put(snapshot);
-    resourceVersion = result.resourceVersion;
+    resourceVersion = listedVersion;
     if (!hasSynced) {
       hasSynced = true;
-      logger.info({ what, count: cache.size }, "informer cache synced");
+      logger.info({ what, count: cache.size }, `${what} cache synced`);
       for (const resolve of [...syncWaiters]) resolve();
     }
   }
@@ -205,8 +259,8 @@ export function createInformer<S>(options: InformerOptions<S>): Informer<S> {
         .watch(
           options.path,
           {
-            labelSelector: options.labelSelector,
-            ...(options.fieldSelector === undefined ? {} : { fieldSelector: options.fieldSelector }),
+            ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+            ...(options.fieldSelector ? { fieldSelector: options.fieldSelector } : {}),
             resourceVersion,
             allowWatchBookmarks: true,
             timeoutSeconds,
@@ -227,7 +281,7 @@ export function createInformer<S>(options: InformerOptions<S>): Informer<S> {
   }
 
   function markHealthy(): void {
-    if (!healthy && lastFailure !== undefined) logger.info({ what }, "informer recovered");
+    if (!healthy && lastFailure !== undefined) logger.info({ what }, `${what} list/watch recovered`);
     healthy = true;
     lastFailure = undefined;
   }
@@ -259,14 +313,20 @@ export function createInformer<S>(options: InformerOptions<S>): Informer<S> {
         healthy = false;
         lastFailure = describe(error);
         if (!(error instanceof WatchFailure)) needList = true;
-        const delay = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (failures - 1));
-        const jittered = Math.round(delay * (0.8 + 0.4 * Math.random()));
+        const jittered = Math.round(spread(exponentialDelay(initialBackoffMs, maxBackoffMs, failures), 0.2));
         options.onRestart?.();
         logger.warn(
-          { what, err: lastFailure, failures, retryInMs: jittered, synced: hasSynced },
-          "informer list/watch failed: starting again after a back-off",
+          {
+            what,
+            err: lastFailure,
+            failures,
+            retryInMs: jittered,
+            synced: hasSynced,
+            ...(hasSynced || options.hint === undefined ? {} : { hint: options.hint }),
+          },
+          `${what} list/watch failed: starting again after a back-off`,
         );
-        await sleep(jittered, stopper.signal);
+        await sleep(jittered, stopper.signal).catch(() => {});
       }
     }
   }
@@ -275,7 +335,7 @@ export function createInformer<S>(options: InformerOptions<S>): Informer<S> {
     start() {
       if (loop !== undefined || stopper.signal.aborted) return;
       loop = run().catch((error: unknown) => {
-        logger.error({ what, err: error }, "informer loop ended unexpectedly");
+        logger.error({ what, err: error }, `the ${what} informer loop ended unexpectedly`);
       });
     },
     async stop() {
@@ -305,6 +365,7 @@ export function createInformer<S>(options: InformerOptions<S>): Informer<S> {
       });
     },
     ready: () => hasSynced && healthy,
+    hasSynced: () => hasSynced,
     notReadyReason() {
       if (!hasSynced) return `waiting for the first list of ${what}${lastFailure ? ` (${lastFailure})` : ""}`;
       if (!healthy) return `the ${what} watch is restarting${lastFailure ? ` after: ${lastFailure}` : ""}`;
@@ -338,22 +399,4 @@ function describe(error: unknown): string {
     return status === undefined ? `${error.message}${detail}` : `HTTP ${status} ${error.message}`;
   }
   return String(error);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -1,0 +1,100 @@
+/**
+ * Start-up is a feature: each command loads what it needs and no more. The CLI runs as a real process
+ * with a preload that records every module it resolves; a command that does not talk to a cluster must
+ * never load the Kubernetes client, and `--help` never loads what does the work.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { eventually, freePort, newCertificates } from "../webhook/harness.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const CLI = join(ROOT, "bin/agent-stack-k8s.js");
+const TRACE = join(ROOT, "test/support/trace-modules.ts");
+const HEAVY = ["@kubernetes/client-node", "fastify", "prom-client", "pino", "graphql", "graphql-request"];
+
+function traceFile(): string {
+  return join(mkdtempSync(join(tmpdir(), "trace-")), "modules.json");
+}
+
+/** The packages among the modules a run loaded. */
+function packagesIn(file: string): Set<string> {
+  const urls = JSON.parse(readFileSync(file, "utf8")) as string[];
+  const packages = new Set<string>();
+  for (const url of urls) {
+    const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    if (match) packages.add(match[1] as string);
+  }
+  return packages;
+}
+
+function run(args: readonly string[]): { status: number | null; stdout: string; packages: Set<string> } {
+  const file = traceFile();
+  const result = spawnSync(process.execPath, ["--import", TRACE, CLI, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, TRACE_MODULES_FILE: file },
+    timeout: 30_000,
+  });
+  return { status: result.status, stdout: result.stdout, packages: packagesIn(file) };
+}
+
+describe("what a command loads", () => {
+  test("version loads no package at all", () => {
+    const { status, stdout, packages } = run(["version"]);
+    expect(status).toBe(0);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect([...packages]).toEqual([]);
+  });
+
+  test.for(["launcher", "webhook", "certs", "render"])(
+    "%s --help loads neither the Kubernetes client nor what serves or logs",
+    (command) => {
+      const { status, stdout, packages } = run([command, "--help"]);
+      expect(status).toBe(0);
+      expect(stdout).toMatch(new RegExp(`^Usage: agent-stack-k8s ${command}`));
+      for (const name of HEAVY) expect(packages.has(name), name).toBe(false);
+    },
+  );
+
+  test("certs --out-dir makes its files without loading the Kubernetes client", () => {
+    const directory = mkdtempSync(join(tmpdir(), "certs-"));
+    const { status, packages } = run(["certs", "--out-dir", directory]);
+    expect(status).toBe(0);
+    expect(readFileSync(join(directory, "tls.crt"), "utf8")).toContain("BEGIN CERTIFICATE");
+    expect(packages.has("@kubernetes/client-node")).toBe(false);
+  });
+
+  test("webhook --pod-templates none serves without ever loading the Kubernetes client", async () => {
+    const certificates = await newCertificates();
+    const directory = mkdtempSync(join(tmpdir(), "webhook-"));
+    writeFileSync(join(directory, "tls.crt"), certificates.cert);
+    writeFileSync(join(directory, "tls.key"), certificates.key);
+    const port = await freePort();
+    const file = traceFile();
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        TRACE,
+        CLI,
+        "webhook",
+        ...["--tls-cert-file", join(directory, "tls.crt"), "--tls-key-file", join(directory, "tls.key")],
+        ...["--host", "127.0.0.1", "--port", String(port), "--pod-templates", "none"],
+      ],
+      { env: { ...process.env, TRACE_MODULES_FILE: file }, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    await eventually("the webhook listening", () => output.includes("webhook listening"), 20_000);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const packages = packagesIn(file);
+    expect(packages.has("fastify")).toBe(true);
+    expect(packages.has("@kubernetes/client-node")).toBe(false);
+  });
+});
