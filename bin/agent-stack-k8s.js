@@ -11,17 +11,20 @@ if (major < 24) {
 }
 
 // The long-running commands start again with their heap flags (heap-flags.js says why), in the same
-// process (exec, same pid): V8 reads them only when it starts. Heap flags given on the command line or
-// in NODE_OPTIONS are left alone.
+// process (exec, same pid): V8 reads them only when it starts. A flag given on the command line or in
+// NODE_OPTIONS wins over the same flag here; the others are still added.
 const { HEAP_FLAGS } = await import("./heap-flags.js");
 const [command, ...args] = process.argv.slice(2);
-const flags = Object.hasOwn(HEAP_FLAGS, command) ? HEAP_FLAGS[command] : [];
-const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)];
-const chosen = flags.some((flag) => given.some((arg) => arg.split("=")[0] === flag.split("=")[0]));
-if (flags.length > 0 && !chosen && !args.includes("--help") && !args.includes("-h")) {
+const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].map(
+  (arg) => arg.split("=")[0],
+);
+const missing = (Object.hasOwn(HEAP_FLAGS, command) ? HEAP_FLAGS[command] : []).filter(
+  (flag) => !given.includes(flag.split("=")[0]),
+);
+if (missing.length > 0 && !args.includes("--help") && !args.includes("-h")) {
   process.execve?.(process.execPath, [
     process.execPath,
-    ...flags,
+    ...missing,
     ...process.execArgv,
     ...process.argv.slice(1),
   ]);

@@ -73,7 +73,12 @@ export async function ensureCaBundle(options: CaBundleOptions): Promise<CaBundle
         `patch ${where}`,
         (call) =>
           options.client.request(
-            { method: "PATCH", path: configurationPath(options.name), body: patch, discardBody: true },
+            {
+              method: "PATCH",
+              path: `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(options.name)}`,
+              body: patch,
+              discardBody: true,
+            },
             call,
           ),
         options.call,
@@ -110,7 +115,10 @@ async function readConfiguration(
       `get ${where}`,
       (call) =>
         options.client.request<V1MutatingWebhookConfiguration>(
-          { method: "GET", path: configurationPath(options.name) },
+          {
+            method: "GET",
+            path: `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(options.name)}`,
+          },
           call,
         ),
       options.call,
@@ -119,8 +127,4 @@ async function readConfiguration(
     if (isKubeApiError(error, "NotFound")) return undefined;
     throw apiFailure(error);
   }
-}
-
-function configurationPath(name: string): string {
-  return `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`;
 }

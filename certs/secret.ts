@@ -109,7 +109,14 @@ async function readSecret(options: CertificateSecretOptions, where: string): Pro
   try {
     return await callKube(
       `get ${where}`,
-      (call) => options.client.request<V1Secret>({ method: "GET", path: secretPath(options) }, call),
+      (call) =>
+        options.client.request<V1Secret>(
+          {
+            method: "GET",
+            path: `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/secrets/${encodeURIComponent(options.name)}`,
+          },
+          call,
+        ),
       options.call,
     );
   } catch (error) {
@@ -150,7 +157,12 @@ async function writeSecret(
         `create ${where}`,
         (call) =>
           options.client.request(
-            { method: "POST", path: secretsPath(options.namespace), body, discardBody: true },
+            {
+              method: "POST",
+              path: `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/secrets`,
+              body,
+              discardBody: true,
+            },
             call,
           ),
         options.call,
@@ -161,7 +173,15 @@ async function writeSecret(
       await callKube(
         `update ${where}`,
         (call) =>
-          options.client.request({ method: "PUT", path: secretPath(options), body, discardBody: true }, call),
+          options.client.request(
+            {
+              method: "PUT",
+              path: `/api/v1/namespaces/${encodeURIComponent(options.namespace)}/secrets/${encodeURIComponent(options.name)}`,
+              body,
+              discardBody: true,
+            },
+            call,
+          ),
         options.call,
       );
     }
@@ -197,12 +217,4 @@ function isManaged(secret: V1Secret): boolean {
 
 function base64(text: string): string {
   return Buffer.from(text, "utf8").toString("base64");
-}
-
-function secretsPath(namespace: string): string {
-  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`;
-}
-
-function secretPath(options: CertificateSecretOptions): string {
-  return `${secretsPath(options.namespace)}/${encodeURIComponent(options.name)}`;
 }

@@ -4,27 +4,25 @@
  * bounded. Access reviews are made as a service account (`Impersonate-User`, as `kubectl auth can-i
  * --as` does). What diagnose may call is listed in src/k8s/permissions.ts (`diagnosePermissions`).
  */
-import {
-  AdmissionregistrationV1Api,
-  ApiException,
-  AppsV1Api,
-  AuthorizationV1Api,
-  BatchV1Api,
-  type ConfigurationOptions,
-  CoreV1Api,
-  type CoreV1Event,
-  type KubeConfig,
-  Observable,
-  type RequestContext,
-  type ResponseContext,
-  type V1ConfigMap,
-  type V1Deployment,
-  type V1Job,
-  type V1MutatingWebhookConfiguration,
-  type V1Pod,
+import type {
+  CoreV1Event,
+  KubeConfig,
+  V1ConfigMap,
+  V1Deployment,
+  V1Job,
+  V1MutatingWebhookConfiguration,
+  V1Pod,
+  V1Secret,
+  V1SelfSubjectAccessReview,
 } from "@kubernetes/client-node";
 import type { RetryPolicy } from "../runtime/backoff.ts";
-import { callKube, classifyKubeError, withSignal } from "../runtime/kube.ts";
+import {
+  callKube,
+  classifyKubeError,
+  type KubeRequest,
+  KubeResponseError,
+  kubeClient,
+} from "../runtime/kube.ts";
 import { describePermission, type Permission } from "../src/k8s/permissions.ts";
 
 export interface CallLimits {
@@ -93,31 +91,21 @@ export function createDiagnoseCluster(
   kubeConfig: KubeConfig,
   limits: CallLimits = DEFAULT_LIMITS,
 ): DiagnoseCluster {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const apps = kubeConfig.makeApiClient(AppsV1Api);
-  const batch = kubeConfig.makeApiClient(BatchV1Api);
-  const admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
-  const authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
-  const call = <T>(
-    operation: string,
-    run: (options: ConfigurationOptions) => Promise<T>,
-    timeoutMs = limits.timeoutMs,
-  ) => callKube(operation, (signal) => run(withSignal(signal)), { timeoutMs, retry: limits.retry });
+  const client = kubeClient(kubeConfig);
+  const call = <T>(operation: string, request: KubeRequest, timeoutMs = limits.timeoutMs) =>
+    callKube(operation, (signal) => client.request<T>(request, signal), { timeoutMs, retry: limits.retry });
 
   /** Every page of a list, up to the bound. */
-  async function list<T>(
-    operation: string,
-    page: (
-      cursor: string | undefined,
-      options: ConfigurationOptions,
-    ) => Promise<{ items: T[]; metadata?: { _continue?: string } }>,
-  ): Promise<Listed<T>> {
+  async function list<T>(operation: string, request: KubeRequest): Promise<Listed<T>> {
     const items: T[] = [];
     let cursor: string | undefined;
     for (let pages = 0; pages < MAX_PAGES; pages += 1) {
-      const result = await call(operation, (options) => page(cursor, options));
-      items.push(...result.items);
-      cursor = result.metadata?._continue;
+      const result = await call<{ items?: T[]; metadata?: { continue?: string } }>(operation, {
+        ...request,
+        query: { ...request.query, limit: PAGE_SIZE, continue: cursor },
+      });
+      items.push(...(result?.items ?? []));
+      cursor = result?.metadata?.continue;
       if (cursor === undefined || cursor === "") return { items, truncated: false };
     }
     return { items, truncated: true };
@@ -125,62 +113,66 @@ export function createDiagnoseCluster(
 
   return {
     listDeployments: (namespace, labelSelector) =>
-      list(`list Deployments in ${namespace} (${labelSelector})`, (cursor, options) =>
-        apps.listNamespacedDeployment(
-          { namespace, labelSelector, limit: PAGE_SIZE, _continue: cursor },
-          options,
-        ),
-      ),
+      list(`list Deployments in ${namespace} (${labelSelector})`, {
+        method: "GET",
+        path: `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments`,
+        query: { labelSelector },
+      }),
     listPods: (namespace, labelSelector) =>
-      list(`list Pods in ${namespace} (${labelSelector})`, (cursor, options) =>
-        core.listNamespacedPod({ namespace, labelSelector, limit: PAGE_SIZE, _continue: cursor }, options),
-      ),
+      list(`list Pods in ${namespace} (${labelSelector})`, {
+        method: "GET",
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+        query: { labelSelector },
+      }),
     listJobs: (namespace, labelSelector) =>
-      list(`list Jobs in ${namespace} (${labelSelector})`, (cursor, options) =>
-        batch.listNamespacedJob({ namespace, labelSelector, limit: PAGE_SIZE, _continue: cursor }, options),
-      ),
+      list(`list Jobs in ${namespace} (${labelSelector})`, {
+        method: "GET",
+        path: `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`,
+        query: { labelSelector },
+      }),
     listEvents: (namespace) =>
-      list(`list Events in ${namespace}`, (cursor, options) =>
-        core.listNamespacedEvent({ namespace, limit: PAGE_SIZE, _continue: cursor }, options),
-      ),
+      list(`list Events in ${namespace}`, {
+        method: "GET",
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+      }),
     listWebhookConfigurations: (labelSelector) =>
-      list(`list MutatingWebhookConfigurations (${labelSelector})`, (cursor, options) =>
-        admission.listMutatingWebhookConfiguration(
-          { labelSelector, limit: PAGE_SIZE, _continue: cursor },
-          options,
-        ),
-      ),
+      list(`list MutatingWebhookConfigurations (${labelSelector})`, {
+        method: "GET",
+        path: `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations`,
+        query: { labelSelector },
+      }),
     getConfigMap: (namespace, name) =>
-      call(`get ConfigMap ${namespace}/${name}`, (options) =>
-        core.readNamespacedConfigMap({ namespace, name }, options),
-      ),
+      call<V1ConfigMap>(`get ConfigMap ${namespace}/${name}`, {
+        method: "GET",
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`,
+      }),
     async getSecretData(namespace, name) {
-      const secret = await call(`get Secret ${namespace}/${name}`, (options) =>
-        core.readNamespacedSecret({ namespace, name }, options),
-      );
+      const secret = await call<V1Secret>(`get Secret ${namespace}/${name}`, {
+        method: "GET",
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+      });
       return Object.fromEntries(
-        Object.entries(secret.data ?? {}).map(([key, value]) => [
+        Object.entries(secret?.data ?? {}).map(([key, value]) => [
           key,
           Buffer.from(value, "base64").toString("utf8"),
         ]),
       );
     },
     podLog: (namespace, pod, container, request) =>
-      call(
+      call<string>(
         `get the ${request.previous ? "previous " : ""}log of container ${container} of Pod ${namespace}/${pod}`,
-        (options) =>
-          core.readNamespacedPodLog(
-            {
-              namespace,
-              name: pod,
-              container,
-              timestamps: true,
-              limitBytes: LOG_LIMIT_BYTES,
-              ...(request.previous ? { previous: true } : {}),
-              ...(request.sinceSeconds === undefined ? {} : { sinceSeconds: request.sinceSeconds }),
-            },
-            options,
-          ),
+        {
+          method: "GET",
+          path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log`,
+          query: {
+            container,
+            timestamps: true,
+            limitBytes: LOG_LIMIT_BYTES,
+            previous: request.previous ? true : undefined,
+            sinceSeconds: request.sinceSeconds,
+          },
+          text: true,
+        },
         limits.logTimeoutMs,
       ),
     async serviceGet(namespace, service, path) {
@@ -190,71 +182,65 @@ export function createDiagnoseCluster(
         const body = await callKube(
           operation,
           (signal) =>
-            core.connectGetNamespacedServiceProxyWithPath(
-              { namespace, name: service, path: path.replace(/^\//, "") },
-              withSignal(signal),
+            client.request<string>(
+              {
+                method: "GET",
+                path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}/proxy/${proxiedPath(path)}`,
+                text: true,
+              },
+              signal,
             ),
           { timeoutMs: limits.timeoutMs, retry: { ...limits.retry, attempts: 1 } },
         );
         return { status: 200, body };
       } catch (error) {
-        const exception = (error as { cause?: unknown }).cause;
-        if (exception instanceof ApiException && !isStatus(exception.body)) {
-          return { status: exception.code, body: String(exception.body ?? "") };
+        const answer = (error as { cause?: unknown }).cause;
+        if (answer instanceof KubeResponseError && !isStatus(answer.body)) {
+          return { status: answer.status, body: answer.body };
         }
         throw classifyKubeError(error, operation);
       }
     },
     async canI(user, permission, namespace) {
       const [resource = "", subresource] = permission.resource.split("/");
-      const review = await call(
+      const body: V1SelfSubjectAccessReview = {
+        spec: {
+          resourceAttributes: {
+            verb: permission.verb,
+            group: permission.group,
+            resource,
+            ...(subresource === undefined ? {} : { subresource }),
+            ...(permission.name === undefined ? {} : { name: permission.name }),
+            ...(permission.namespaced ? { namespace } : {}),
+          },
+        },
+      };
+      const review = await call<V1SelfSubjectAccessReview>(
         `SelfSubjectAccessReview as ${user}: ${describePermission(permission)}`,
-        (options) =>
-          authorization.createSelfSubjectAccessReview(
-            {
-              body: {
-                spec: {
-                  resourceAttributes: {
-                    verb: permission.verb,
-                    group: permission.group,
-                    resource,
-                    ...(subresource === undefined ? {} : { subresource }),
-                    ...(permission.name === undefined ? {} : { name: permission.name }),
-                    ...(permission.namespaced ? { namespace } : {}),
-                  },
-                },
-              },
-            },
-            impersonating(user, options),
-          ),
+        {
+          method: "POST",
+          path: `/apis/authorization.k8s.io/v1/selfsubjectaccessreviews`,
+          body,
+          // As `kubectl auth can-i --as` asks.
+          headers: { "Impersonate-User": user },
+        },
       );
-      const status = review.status;
+      const status = review?.status;
       const reason = status?.evaluationError || status?.reason;
       return { allowed: status?.allowed === true, ...(reason ? { reason } : {}) };
     },
   };
 }
 
-/** Client options that send every request as `user`. */
-function impersonating(user: string, options: ConfigurationOptions): ConfigurationOptions {
-  const middleware = {
-    pre: (context: RequestContext) => {
-      context.setHeaderParam("Impersonate-User", user);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
-  };
-  return {
-    ...options,
-    middleware: [...(options.middleware ?? []), middleware],
-    middlewareMergeStrategy: "append",
-  };
+/** The path behind the proxy, each segment escaped: `/readyz` → `readyz`. */
+function proxiedPath(path: string): string {
+  return path.replace(/^\//, "").split("/").map(encodeURIComponent).join("/");
 }
 
 /** A Kubernetes `Status` body: the API server's own answer, not the backend's. */
-function isStatus(body: unknown): boolean {
+function isStatus(body: string): boolean {
   try {
-    const value = typeof body === "string" ? JSON.parse(body) : body;
+    const value: unknown = JSON.parse(body);
     return typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "Status";
   } catch {
     return false;

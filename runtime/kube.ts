@@ -18,12 +18,7 @@
  * a command may run without one.
  */
 import { registerHooks } from "node:module";
-import type {
-  ConfigurationOptions,
-  KubeConfig as KubeConfigClass,
-  RequestContext as RequestContextType,
-  ResponseContext,
-} from "@kubernetes/client-node";
+import type { KubeConfig as KubeConfigClass } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
 import { type RetryPolicy, retryDelayMs } from "./backoff.ts";
 import { KubeApiError, KubeErrorKind, type StatusCause } from "./kube-api-error.ts";
@@ -53,18 +48,20 @@ if (!state[HOOKED]) {
   });
 }
 
-const [{ KubeConfig }, { Watch }, { RequestContext }, { ApiException }, { Observable }, { fetch }] =
-  await Promise.all([
-    import("@kubernetes/client-node/dist/config.js"),
-    import("@kubernetes/client-node/dist/watch.js"),
-    import("@kubernetes/client-node/dist/gen/http/http.js"),
-    import("@kubernetes/client-node/dist/gen/apis/exception.js"),
-    import("@kubernetes/client-node/dist/gen/rxjsStub.js"),
-    import("undici"),
-  ]);
+const [{ KubeConfig }, { Watch }, { RequestContext }, { fetch }] = await Promise.all([
+  import("@kubernetes/client-node/dist/config.js"),
+  import("@kubernetes/client-node/dist/watch.js"),
+  import("@kubernetes/client-node/dist/gen/http/http.js"),
+  import("undici"),
+]);
 
 export { KubeConfig, Watch };
 
+/**
+ * Write a request as one object literal, `method` then `path` as a template literal
+ * (`{ method: "GET", path: `/api/v1/namespaces/${ns}/secrets/${name}` }`): that is how
+ * test/k8s/permissions.test.ts finds the calls each component makes, to check its RBAC.
+ */
 export interface KubeRequest {
   readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** Under the cluster's server URL: `/apis/batch/v1/namespaces/ci/jobs`. */
@@ -77,11 +74,16 @@ export interface KubeRequest {
   readonly patch?: "json" | "merge";
   /** The answer's body is not needed (a create whose result nobody reads): it is not even parsed. */
   readonly discardBody?: boolean;
+  /** The answer is text (a container log, a page through the API server's proxy), not JSON. */
+  readonly text?: boolean;
+  /** Headers besides authentication's (`Impersonate-User`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface KubeClient {
   /**
-   * One request. Resolves with the answer's JSON (undefined for an empty body or `discardBody`);
+   * One request. Resolves with the answer's JSON (undefined for an empty body or `discardBody`; the
+   * text for `text`);
    * rejects with a `KubeResponseError` for an answer other than 2xx, or with fetch's own error.
    */
   request<T = unknown>(request: KubeRequest, signal: AbortSignal): Promise<T>;
@@ -141,7 +143,11 @@ function createKubeClient(kubeConfig: KubeConfigClass): KubeClient {
       const url = `${server.replace(/\/+$/, "")}${request.path}${queryString(request.query)}`;
       const context = new RequestContext(url, request.method);
       await kubeConfig.applySecurityAuthentication(context);
-      const headers: Record<string, string> = { ...context.getHeaders(), accept: "application/json" };
+      const headers: Record<string, string> = {
+        ...request.headers,
+        ...context.getHeaders(),
+        accept: request.text ? "*/*" : "application/json",
+      };
       if (request.body !== undefined) headers["content-type"] = contentType(request);
       const response = await fetch(url, {
         method: request.method,
@@ -159,6 +165,7 @@ function createKubeClient(kubeConfig: KubeConfigClass): KubeClient {
         return undefined as T;
       }
       const text = await response.text();
+      if (request.text) return text as T;
       return (text === "" ? undefined : JSON.parse(text)) as T;
     },
   };
@@ -188,29 +195,11 @@ const STATUS_KINDS: Readonly<Record<number, KubeErrorKind>> = {
   429: KubeErrorKind.TooManyRequests,
 };
 
-/**
- * Client options for the client's generated API classes (`diagnose` reads through them: it is a short
- * support tool, where their convenience outweighs their cost), whose requests `signal` cancels.
- */
-export function withSignal(signal: AbortSignal): ConfigurationOptions {
-  const middleware = {
-    pre: (context: RequestContextType) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
-  };
-  return { middleware: [middleware], middlewareMergeStrategy: "append" };
-}
-
 /** Any error a request can end with, as a `KubeApiError` for `operation`. */
 export function classifyKubeError(error: unknown, operation: string): KubeApiError {
   if (error instanceof KubeApiError) return error;
-  if (error instanceof KubeResponseError || error instanceof ApiException) {
-    const http =
-      error instanceof KubeResponseError
-        ? error
-        : new KubeResponseError(error.code, bodyText(error.body), error.headers["retry-after"]);
+  if (error instanceof KubeResponseError) {
+    const http = error;
     const status = parseStatus(http.body);
     const code = http.status;
     const kind =
@@ -301,11 +290,6 @@ export async function callKube<T>(
       });
     }
   }
-}
-
-/** A generated API class hands the body over as text, or parsed. */
-function bodyText(body: unknown): string {
-  return typeof body === "string" ? body : (JSON.stringify(body) ?? "");
 }
 
 /** A Kubernetes `Status`, when the API server sent one. */

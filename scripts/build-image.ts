@@ -39,7 +39,7 @@ import { dirname, join, relative, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 
 /** The directories the entrypoint loads code from, as the Dockerfile copies them. */
-export const APP_DIRECTORIES = ["bin", "cli", "src", "runtime", "webhook", "launcher", "certs"];
+export const APP_DIRECTORIES = ["bin", "cli", "src", "runtime", "webhook", "launcher", "certs", "diagnose"];
 
 /**
  * Packages pruned module by module instead of whole. runtime/kube.ts's resolve hook replaces the

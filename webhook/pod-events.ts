@@ -34,7 +34,7 @@ const MAX_MESSAGE = 1_024;
 export function createEventRecorder(options: EventRecorderOptions): EventRecorder {
   const { pod, component, logger } = options;
   const client = kubeClient(options.kubeConfig);
-  const events = `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/events`;
+  const ns = encodeURIComponent(pod.namespace);
   const now = options.now ?? (() => new Date());
   const call = {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -75,7 +75,11 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
     };
     const created = await callKube(
       `create Event for pod ${pod.namespace}/${pod.name}`,
-      (signal) => client.request<CoreV1Event>({ method: "POST", path: events, body }, signal),
+      (signal) =>
+        client.request<CoreV1Event>(
+          { method: "POST", path: `/api/v1/namespaces/${ns}/events`, body },
+          signal,
+        ),
       call,
     );
     return created?.metadata?.name ?? "";
@@ -88,7 +92,7 @@ export function createEventRecorder(options: EventRecorderOptions): EventRecorde
         client.request(
           {
             method: "PATCH",
-            path: `${events}/${encodeURIComponent(name)}`,
+            path: `/api/v1/namespaces/${ns}/events/${encodeURIComponent(name)}`,
             body: [
               { op: "replace", path: "/count", value: count },
               { op: "replace", path: "/lastTimestamp", value: time.toISOString() },

@@ -47,7 +47,6 @@ const DEFAULT_TTL_MS = 5 * 60_000;
 export function createAgentTokenProvider(options: AgentTokenOptions): AgentTokenProvider {
   const { namespace, agentTokenSecret: secretName } = options.config;
   const client = kubeClient(options.kubeConfig);
-  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secretName)}`;
   const clock = options.clock ?? SYSTEM_CLOCK;
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   const metrics = options.registry === undefined ? undefined : kubernetesMetrics(options.registry);
@@ -60,7 +59,14 @@ export function createAgentTokenProvider(options: AgentTokenOptions): AgentToken
     try {
       secret = await callKube(
         `get ${where}`,
-        (call) => client.request<V1Secret>({ method: "GET", path }, call),
+        (call) =>
+          client.request<V1Secret>(
+            {
+              method: "GET",
+              path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(secretName)}`,
+            },
+            call,
+          ),
         {
           signal,
           ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),

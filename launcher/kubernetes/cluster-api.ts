@@ -43,8 +43,7 @@ export interface ClusterApiOptions {
 export function createClusterApi(options: ClusterApiOptions): ClusterApi {
   const { namespace } = options;
   const client = kubeClient(options.kubeConfig);
-  const jobs = `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
-  const jobPath = (name: string) => `${jobs}/${encodeURIComponent(name)}`;
+  const ns = encodeURIComponent(namespace);
   const callOptions = (signal: AbortSignal) => ({
     signal,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
@@ -55,7 +54,11 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
     try {
       return await callKube(
         `get Job ${namespace}/${name}`,
-        (call) => client.request<V1Job>({ method: "GET", path: jobPath(name) }, call),
+        (call) =>
+          client.request<V1Job>(
+            { method: "GET", path: `/apis/batch/v1/namespaces/${ns}/jobs/${encodeURIComponent(name)}` },
+            call,
+          ),
         callOptions(signal),
       );
     } catch (error) {
@@ -73,7 +76,7 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
             client.request(
               {
                 method: "DELETE",
-                path: jobPath(name),
+                path: `/apis/batch/v1/namespaces/${ns}/jobs/${encodeURIComponent(name)}`,
                 query: { gracePeriodSeconds: 0, propagationPolicy: "Background" },
                 ...(uid === undefined || uid === "" ? {} : { body: { preconditions: { uid } } }),
                 discardBody: true,
@@ -98,7 +101,7 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
           client.request<{ items?: CoreV1Event[] }>(
             {
               method: "GET",
-              path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+              path: `/api/v1/namespaces/${ns}/events`,
               query: {
                 fieldSelector: `involvedObject.kind=Job,involvedObject.name=${name}`,
                 resourceVersion: "0",
@@ -122,7 +125,7 @@ export function createClusterApi(options: ClusterApiOptions): ClusterApi {
             client.request(
               {
                 method: "PATCH",
-                path: jobPath(name),
+                path: `/apis/batch/v1/namespaces/${ns}/jobs/${encodeURIComponent(name)}`,
                 // JSON Patch: the test makes it a no-op on a Job that replaced this one.
                 body: [
                   { op: "test", path: "/metadata/uid", value: job.metadata?.uid },

@@ -51,7 +51,7 @@ const NO_CONTAINERS = "spec.template.spec.containers";
 export function createJobCreator(options: JobCreatorOptions): JobCreator {
   const { namespace } = options.config;
   const client = kubeClient(options.kubeConfig);
-  const path = `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
+  const ns = encodeURIComponent(namespace);
   const metrics = options.registry === undefined ? undefined : kubernetesMetrics(options.registry);
   return {
     async create(job: BuildkiteJob, signal: AbortSignal): Promise<CreateOutcome> {
@@ -61,7 +61,16 @@ export function createJobCreator(options: JobCreatorOptions): JobCreator {
         await callKube(
           `create Job ${namespace}/${name}`,
           // The created Job comes back expanded (tens of KB): nothing reads it.
-          (signal) => client.request({ method: "POST", path, body: skeleton, discardBody: true }, signal),
+          (signal) =>
+            client.request(
+              {
+                method: "POST",
+                path: `/apis/batch/v1/namespaces/${ns}/jobs`,
+                body: skeleton,
+                discardBody: true,
+              },
+              signal,
+            ),
           {
             signal,
             timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,

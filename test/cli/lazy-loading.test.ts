@@ -48,7 +48,7 @@ describe("what a command loads", () => {
     expect([...packages]).toEqual([]);
   });
 
-  test.for(["launcher", "webhook", "certs", "render"])(
+  test.for(["launcher", "webhook", "certs", "render", "lint", "schema", "diagnose"])(
     "%s --help loads neither the Kubernetes client nor what serves or logs",
     (command) => {
       const { status, stdout, packages } = run([command, "--help"]);

@@ -1,7 +1,10 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are the text of request paths in the code, not templates.
 /**
  * The permission list of src/k8s/permissions.ts against the code: every Kubernetes call a component's
- * code makes (a `@kubernetes/client-node` API method, or an informer's watch path) is listed for that
- * component, and everything listed is called. The chart tests check the chart against the same list.
+ * code makes (a REST request of runtime/kube.ts, `{ method: "GET", path: `/api/v1/…` }` written out
+ * in one object; a `@kubernetes/client-node` API method; or an informer's collection path, which it
+ * lists and watches) is listed for that component, and everything listed is called. The chart tests
+ * check the chart against the same list.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -79,6 +82,32 @@ function callOf(method: string): string | undefined {
   return `${verb[1]} ${group}/${kind.toLowerCase()}s${subresource}`;
 }
 
+/** The RBAC verbs of HTTP methods, on one object and on a collection. */
+const REQUEST_VERBS: Readonly<Record<string, readonly [object: string, collection: string]>> = {
+  GET: ["get", "list"],
+  POST: ["create", "create"],
+  PUT: ["update", "update"],
+  PATCH: ["patch", "patch"],
+  DELETE: ["delete", "deletecollection"],
+};
+
+/**
+ * A REST path of the API server (template placeholders for names): group, resource, object or not,
+ * subresource (and the path behind a proxy).
+ */
+const RESOURCE_PATH =
+  /^\/api(?:s\/([\w.]+))?\/v1\/(?:namespaces\/\$\{[^}]+\}\/)?([a-z]+)(\/\$\{[^}]+\}(?:\/([a-z]+)(?:\/\$\{[^}]+\})?)?)?$/;
+
+/** `GET` of `/api/v1/namespaces/${ns}/pods/${name}/log` → `get /pods/log`; undefined for another path. */
+function requestOf(method: string, path: string): string | undefined {
+  const verbs = REQUEST_VERBS[method];
+  const match = RESOURCE_PATH.exec(path);
+  if (verbs === undefined || match === null) return undefined;
+  const [, group = "", resource, object, subresource] = match;
+  const verb = object === undefined ? verbs[1] : verbs[0];
+  return `${verb} ${group}/${resource}${subresource === undefined ? "" : `/${subresource}`}`;
+}
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
@@ -86,16 +115,28 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** The calls in the code under `folder`: API methods, and `watch` for each informer path. */
+/**
+ * The calls in the code under `folder`: REST requests, API methods, and `list` and `watch` for each
+ * informer's collection path.
+ */
 function callsIn(folder: string): Map<string, string[]> {
   const calls = new Map<string, string[]>();
   const add = (call: string, where: string) => calls.set(call, [...(calls.get(call) ?? []), where]);
   for (const path of sourceFiles(join(ROOT, folder))) {
     // Comments may name calls (`api.readNamespacedSecret(params, options)`) that no code makes.
-    const text = readFileSync(path, "utf8")
+    let text = readFileSync(path, "utf8")
       .replace(/\/\*[\s\S]*?\*\//g, "")
       .replace(/^\s*\/\/.*$/gm, "");
     const where = relative(ROOT, path);
+    text = text.replace(
+      /method: "([A-Z]+)",\s*path: ([`"])(.*?)\2/g,
+      (request, method: string, _quote: string, target: string) => {
+        const call = requestOf(method, target);
+        if (call === undefined) return request;
+        add(call, where);
+        return "";
+      },
+    );
     for (const match of text.matchAll(/\.([a-zA-Z]+)\(/g)) {
       const call = callOf(match[1] ?? "");
       if (call !== undefined) add(call, where);
@@ -104,6 +145,7 @@ function callsIn(folder: string): Map<string, string[]> {
     for (const match of text.matchAll(
       /\/api(?:s\/([\w.]+))?\/v1\/(?:namespaces\/\$\{[^}]+\}\/)?([a-z]+)[`"]/g,
     )) {
+      add(`list ${match[1] ?? ""}/${match[2]}`, where);
       add(`watch ${match[1] ?? ""}/${match[2]}`, where);
     }
   }
@@ -131,6 +173,23 @@ describe("the permission list", () => {
     expect(callOf("listNamespacedPodTemplate")).toBe("list /podtemplates");
     expect(callOf("replaceAll")).toBeUndefined();
     expect(callOf("deleteJob")).toBeUndefined();
+  });
+
+  test("reads REST requests as RBAC requests", () => {
+    expect(requestOf("GET", "/apis/batch/v1/namespaces/${ns}/jobs/${name}")).toBe("get batch/jobs");
+    expect(requestOf("GET", "/api/v1/namespaces/${ns}/events")).toBe("list /events");
+    expect(requestOf("POST", "/api/v1/namespaces/${ns}/events")).toBe("create /events");
+    expect(requestOf("PUT", "/api/v1/namespaces/${ns}/secrets/${name}")).toBe("update /secrets");
+    expect(requestOf("GET", "/api/v1/namespaces/${ns}/pods/${name}/log")).toBe("get /pods/log");
+    expect(requestOf("GET", "/api/v1/namespaces/${ns}/services/${name}/proxy/${path}")).toBe(
+      "get /services/proxy",
+    );
+    expect(requestOf("DELETE", "/apis/batch/v1/namespaces/${ns}/jobs")).toBe("deletecollection batch/jobs");
+    expect(
+      requestOf("PATCH", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${name}"),
+    ).toBe("patch admissionregistration.k8s.io/mutatingwebhookconfigurations");
+    expect(requestOf("GET", "https://example.com/v1/jobs")).toBeUndefined();
+    expect(requestOf("OPTIONS", "/api/v1/namespaces/${ns}/pods")).toBeUndefined();
   });
 
   test.each(STACK_COMPONENTS)("of the %s is exactly the calls its code makes", (component) => {
