@@ -97,4 +97,28 @@ describe("what a command loads", () => {
     expect(packages.has("fastify")).toBe(true);
     expect(packages.has("@kubernetes/client-node")).toBe(false);
   });
+
+  test("the Kubernetes client loads without its generated API and model modules", () => {
+    // runtime/kube.ts's resolve hook gives KubeConfig's module its two helpers directly. If an
+    // upgrade of @kubernetes/client-node changes what that module takes from the generated index,
+    // this fails (with the missing export named) instead of the cost coming back silently.
+    const file = traceFile();
+    const script = [
+      `const { KubeConfig } = await import(${JSON.stringify(join(ROOT, "runtime/kube.ts"))});`,
+      "const config = new KubeConfig();",
+      "config.loadFromClusterAndUser({ name: 'c', server: 'https://127.0.0.1:6443', skipTLSVerify: true }, { name: 'u', token: 't' });",
+      "process.stdout.write(config.getCurrentCluster().server);",
+    ].join("\n");
+    const result = spawnSync(process.execPath, ["--import", TRACE, "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      env: { ...process.env, TRACE_MODULES_FILE: file },
+      timeout: 30_000,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toBe("https://127.0.0.1:6443");
+    const urls = JSON.parse(readFileSync(file, "utf8")) as string[];
+    const client = urls.filter((url) => url.includes("/@kubernetes/client-node/dist/"));
+    expect(client.some((url) => url.endsWith("/dist/config.js"))).toBe(true);
+    expect(client.filter((url) => /\/dist\/gen\/(models|apis)\/|\/dist\/gen\/index\.js$/.test(url))).toEqual([]);
+  });
 });
