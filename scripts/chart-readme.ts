@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, type Pair, parseDocument, stringify, type YAMLMap } from "yaml";
 import { chartValuesSchema } from "./chart-values-schema.ts";
-import { withBlock } from "./readme-block.ts";
+import { withBlock } from "./docs-block.ts";
 
 export const CHART_DIRECTORY = new URL("../charts/agent-stack-k8s/", import.meta.url).pathname;
 export const VALUES_START = "<!-- values-table:start -->";

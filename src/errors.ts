@@ -1,6 +1,6 @@
 /**
  * The one catalog of this project's errors. Every error a user can see carries a stable code from
- * here, so the README can document it and tests can assert on the code instead of a sentence.
+ * here, so docs/errors.md can document it and tests can assert on the code instead of a sentence.
  * Codes are never reused or renamed.
  *
  * `stage` says where a Buildkite job failure message gets its upstream prefix from (see

@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { withErrorCodesTable } from "../scripts/readme-error-codes.ts";
 import { ERRORS } from "../src/errors.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -12,14 +11,6 @@ function sources(dir: string): string[] {
     return statSync(path).isDirectory() ? sources(path) : path.endsWith(".ts") ? [path] : [];
   });
 }
-
-test("the README's error-code table is up to date (run npm run docs)", () => {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  expect(
-    withErrorCodesTable(readme) === readme,
-    "README.md error codes are out of date: run npm run docs",
-  ).toBe(true);
-});
 
 test("every code in the catalog is raised somewhere", () => {
   const code = ["src", "cli", "webhook", "certs", "launcher", "runtime", "diagnose"]

@@ -1,5 +1,5 @@
 /**
- * `--help` text and the README's configuration table, both generated from the key table so neither can
+ * `--help` text and the configuration table of docs/configuration.md, both generated from the key table so neither can
  * drift from what the loader accepts.
  */
 import type { CommandFlag } from "./args.ts";
@@ -142,7 +142,7 @@ export interface HelpOptions {
 
 /**
  * The help of one subcommand: its own flags, then the configuration keys it uses, grouped as in the
- * README, with defaults and environment variables. Keys of other subcommands are left out to keep the
+ * configuration reference, with defaults and environment variables. Keys of other subcommands are left out to keep the
  * page short.
  */
 export function formatHelp(
@@ -178,7 +178,7 @@ function otherKeysNote(configSubcommand: ConfigSubcommand | undefined, options: 
   if (options.refusesOtherCommandsFlags) {
     return "Flags of the other subcommands are refused; their keys in the --config file are ignored, so the stack's own file can be used.";
   }
-  return "Flags of the other subcommands are accepted too; the README's configuration table lists every key.";
+  return "Flags of the other subcommands are accepted too; docs/configuration.md lists every key.";
 }
 
 const RULE_NAMES: Readonly<Record<StringRule, string>> = {
@@ -218,7 +218,8 @@ function typeText(spec: KeySpec): string {
   }
 }
 
-function defaultCell(spec: KeySpec): string {
+/** A key's default as the configuration table shows it (`10m0s`, empty, none). */
+export function defaultCell(spec: KeySpec): string {
   const type = spec.type;
   switch (type.kind) {
     case "bool":
@@ -250,7 +251,7 @@ function cell(text: string): string {
   return text.replaceAll("|", "\\|").replaceAll("\n", " ");
 }
 
-/** The README's configuration table (Markdown), every key in table order. */
+/** The configuration table of docs/configuration.md (Markdown), every key in table order. */
 export function configurationTableMarkdown(): string {
   const header = [
     `Precedence: ${PRECEDENCE}. Environment variables that are set but empty count as unset; list values`,
@@ -277,7 +278,7 @@ export const CONFIG_TABLE_START = "<!-- config-table:start -->";
 export const CONFIG_TABLE_END = "<!-- config-table:end -->";
 
 /**
- * The README with the text between the config-table markers replaced by the current table; a README
+ * A document with the text between the config-table markers replaced by the current table; one
  * without markers gets a `## Configuration` section with them appended.
  */
 export function withConfigurationTable(readme: string): string {

@@ -1,11 +1,11 @@
 /**
- * Every configuration key, once. The loader, the validation, `--help` and the README's configuration
+ * Every configuration key, once. The loader, the validation, `--help` and the configuration reference's
  * table are all generated from this table, so a key cannot be documented one way and parsed another.
  *
  * Key names, environment variable names and defaults are upstream's (controller-runtime.md §1), with
- * the HEAD (v0.47.0) keys added. Descriptions are written for users (`--help`, the README) and carry
- * no upstream version names; `since` records where a key comes from, and the README's "Differences
- * from upstream" says which upstream behaviour we follow where versions disagree.
+ * the HEAD (v0.47.0) keys added. Descriptions are written for users (`--help`, docs/configuration.md) and
+ * carry no upstream version names; `since` records where a key comes from, and
+ * docs/upstream-differences.md says which upstream behaviour we follow where versions disagree.
  */
 
 import { MINUTE, SECOND } from "./duration.ts";

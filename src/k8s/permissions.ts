@@ -5,7 +5,7 @@
  * - test/k8s/permissions.test.ts: the calls the code of each component makes are exactly these;
  * - test/chart/chart.test.ts: the chart's Roles grant each component exactly these;
  * - `diagnose`: the service accounts in the cluster are allowed these (SelfSubjectAccessReview).
- * The README's permission table is generated from it (`npm run docs`).
+ * The permission table of docs/permissions.md is generated from it (`npm run docs`).
  */
 
 export const STACK_COMPONENTS = ["launcher", "webhook", "certs"] as const;
@@ -21,7 +21,7 @@ export interface Permission {
   readonly name?: string;
   /** False for cluster-scoped resources: the check has no namespace. */
   readonly namespaced: boolean;
-  /** What the call is for, as the README and `diagnose` show it. */
+  /** What the call is for, as docs/permissions.md and `diagnose` show it. */
   readonly why: string;
 }
 

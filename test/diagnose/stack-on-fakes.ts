@@ -45,6 +45,9 @@ export interface StackOptions {
   readonly webhookBackend?: "ready" | "unreachable" | "silent";
   /** Users besides the administrator (`kubernetes.kubeConfig(name)`). */
   readonly users?: readonly FakeUser[];
+  /** Where the chart is installed, and as which release (default NS and RELEASE). */
+  readonly namespace?: string;
+  readonly release?: string;
 }
 
 export interface StackOnFakes {
@@ -62,24 +65,14 @@ export interface StackOnFakes {
 
 const SERVED = new Set(FAKE_RESOURCES.map((resource) => `${apiVersionOf(resource)} ${resource.kind}`));
 
-/** helm runs once per test file: every test installs the same rendering. */
-let rendered: readonly K8sObject[] | undefined;
+/** helm runs once per test file and place: every test installs the same rendering. */
+const renderings = new Map<string, readonly K8sObject[]>();
 
 export async function installStack(options: StackOptions = {}): Promise<StackOnFakes> {
-  rendered ??= renderObjects({
-    release: RELEASE,
-    namespace: NS,
-    values: {
-      agentToken: SECRET_VALUES.agentToken,
-      graphqlToken: SECRET_VALUES.graphqlToken,
-      config: { org: "acme" },
-      controllerEnv: [
-        { name: "DEPLOY_API_KEY", value: SECRET_VALUES.controllerEnv },
-        { name: "LOG_LEVEL", value: "debug" },
-      ],
-    },
-  });
-  const objects = rendered;
+  const ns = options.namespace ?? NS;
+  const release = options.release ?? RELEASE;
+  const objects = renderings.get(`${release} ${ns}`) ?? renderStack(release, ns);
+  renderings.set(`${release} ${ns}`, objects);
   const backend = options.webhookBackend ?? "ready";
   const webhook: TestServer | undefined = backend === "ready" ? await startTestServer() : undefined;
   const silent = backend === "silent" ? await silentServer() : undefined;
@@ -87,7 +80,7 @@ export async function installStack(options: StackOptions = {}): Promise<StackOnF
   const webhookService = oneOf(objects, "Service").metadata.name;
   const kubernetes = await startFakeKubernetes({
     serviceUrl: (service) =>
-      service.name === webhookService && service.namespace === NS
+      service.name === webhookService && service.namespace === ns
         ? `https://127.0.0.1:${port}${service.path}`
         : undefined,
     ...(options.users === undefined ? {} : { users: options.users }),
@@ -105,7 +98,10 @@ export async function installStack(options: StackOptions = {}): Promise<StackOnF
     ) as unknown as V1Deployment;
 
   await runCertsKeeperOnce(kubernetes, deployment("certs"), configText);
-  const tls = kubernetes.get("v1", "Secret", NS, `${FULLNAME}-webhook-tls`) as {
+  // The Secret the webhook mounts, which the certs keeper has just written.
+  const tlsSecret = deployment("webhook").spec?.template.spec?.volumes?.find((volume) => volume.secret)
+    ?.secret?.secretName as string;
+  const tls = kubernetes.get("v1", "Secret", ns, tlsSecret) as {
     data: Record<string, string>;
   };
   const privateKeys = ["tls.key", "ca.key"].map((key) =>
@@ -114,14 +110,14 @@ export async function installStack(options: StackOptions = {}): Promise<StackOnF
 
   const pods = new Map<string, V1Pod[]>();
   for (const component of ["launcher", "webhook", "certs"]) {
-    pods.set(component, startDeploymentPods(kubernetes, deployment(component)));
+    pods.set(component, startDeploymentPods(kubernetes, deployment(component), ns));
   }
   for (const [index, uuid] of [JOB_ASKED, JOB_OTHER].entries()) {
-    pods.set(uuid, [runBuildkiteJob(kubernetes, config, uuid, index)]);
+    pods.set(uuid, [runBuildkiteJob(kubernetes, config, uuid, index, ns)]);
   }
   const webhookPod = pods.get("webhook")?.[0] as V1Pod;
   kubernetes.cluster.recordEvent(
-    NS,
+    ns,
     { kind: "Pod", name: webhookPod.metadata?.name ?? "", uid: webhookPod.metadata?.uid ?? "" },
     {
       type: "Warning",
@@ -130,7 +126,7 @@ export async function installStack(options: StackOptions = {}): Promise<StackOnF
     },
   );
   kubernetes.cluster.recordEvent(
-    NS,
+    ns,
     { kind: "Pod", name: "someone-elses-pod", uid: "00000000-0000-4000-8000-00000000dead" },
     { type: "Warning", reason: "BackOff", message: "not about the stack" },
   );
@@ -148,6 +144,22 @@ export async function installStack(options: StackOptions = {}): Promise<StackOnF
       await webhook?.close();
     },
   };
+}
+
+function renderStack(release: string, namespace: string): readonly K8sObject[] {
+  return renderObjects({
+    release,
+    namespace,
+    values: {
+      agentToken: SECRET_VALUES.agentToken,
+      graphqlToken: SECRET_VALUES.graphqlToken,
+      config: { org: "acme" },
+      controllerEnv: [
+        { name: "DEPLOY_API_KEY", value: SECRET_VALUES.controllerEnv },
+        { name: "LOG_LEVEL", value: "debug" },
+      ],
+    },
+  });
 }
 
 /** A TCP server that accepts connections and never says a word. */
@@ -185,7 +197,7 @@ async function runCertsKeeperOnce(kubernetes: FakeKubernetes, deployment: V1Depl
 }
 
 /** The Deployment's replicas as Running, ready pods, each container with a few log lines. */
-function startDeploymentPods(kubernetes: FakeKubernetes, deployment: V1Deployment): V1Pod[] {
+function startDeploymentPods(kubernetes: FakeKubernetes, deployment: V1Deployment, ns: string): V1Pod[] {
   const name = deployment.metadata?.name ?? "";
   const template = deployment.spec?.template;
   return Array.from({ length: deployment.spec?.replicas ?? 1 }, (_, index) => {
@@ -195,18 +207,18 @@ function startDeploymentPods(kubernetes: FakeKubernetes, deployment: V1Deploymen
       kind: "Pod",
       metadata: {
         name: podName,
-        namespace: NS,
+        namespace: ns,
         labels: { ...template?.metadata?.labels, "pod-template-hash": "5d4f7c9b8" },
       },
       spec: { ...template?.spec, nodeName: "fake-node-1" },
     } as KubernetesObject);
-    const pod = kubernetes.cluster.setPodStatus(NS, podName, { phase: "Running" });
+    const pod = kubernetes.cluster.setPodStatus(ns, podName, { phase: "Running" });
     for (const container of template?.spec?.containers ?? []) {
-      kubernetes.writeLog(NS, podName, container.name, `level=info msg="an old line of ${podName}"`, {
+      kubernetes.writeLog(ns, podName, container.name, `level=info msg="an old line of ${podName}"`, {
         time: new Date(Date.now() - 2 * 3_600_000),
       });
       kubernetes.writeLog(
-        NS,
+        ns,
         podName,
         container.name,
         `level=info msg="${container.name} of ${podName} is up"`,
@@ -217,7 +229,13 @@ function startDeploymentPods(kubernetes: FakeKubernetes, deployment: V1Deploymen
 }
 
 /** A Buildkite job's Job as the webhook expands it, running, its containers logging. */
-function runBuildkiteJob(kubernetes: FakeKubernetes, config: Config, uuid: string, index: number): V1Pod {
+function runBuildkiteJob(
+  kubernetes: FakeKubernetes,
+  config: Config,
+  uuid: string,
+  index: number,
+  ns: string,
+): V1Pod {
   const job = renderJob(
     testJob({
       uuid,
@@ -232,14 +250,14 @@ function runBuildkiteJob(kubernetes: FakeKubernetes, config: Config, uuid: strin
     config,
   );
   const name = job.metadata?.name as string;
-  kubernetes.put({ ...job, metadata: { ...job.metadata, namespace: NS } } as KubernetesObject);
-  const pod = kubernetes.cluster.runJob(NS, name, { phase: "Running" });
+  kubernetes.put({ ...job, metadata: { ...job.metadata, namespace: ns } } as KubernetesObject);
+  const pod = kubernetes.cluster.runJob(ns, name, { phase: "Running" });
   const podName = pod.metadata?.name ?? "";
   for (const container of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
-    kubernetes.writeLog(NS, podName, container.name, `${container.name} of job ${uuid}: step ${index}`);
+    kubernetes.writeLog(ns, podName, container.name, `${container.name} of job ${uuid}: step ${index}`);
   }
   kubernetes.cluster.recordEvent(
-    NS,
+    ns,
     { kind: "Pod", name: podName, uid: pod.metadata?.uid ?? "" },
     { reason: "Pulled", message: `Successfully pulled image for job ${uuid}` },
   );

@@ -6,7 +6,7 @@
  * expanded too.
  *
  * Needs a Docker engine and `kind` on PATH; without them it skips with one line saying which is
- * missing. `AGENT_STACK_K8S_E2E=0` skips it even where it could run. See the README ("End-to-end test").
+ * missing. `AGENT_STACK_K8S_E2E=0` skips it even where it could run. See docs/development.md ("End-to-end test").
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * The worked examples of podspec-expansion.md §8, at HEAD semantics (the v0.26.0 variants are the
- * baseline bugs we deliberately do not reproduce; README "Differences from upstream").
+ * baseline bugs we deliberately do not reproduce; docs/upstream-differences.md).
  */
 import { describe, expect, test } from "vitest";
 import {

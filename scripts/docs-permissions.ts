@@ -1,5 +1,5 @@
 /**
- * The README's table of the Kubernetes permissions each component needs and `diagnose` needs, from
+ * The table of docs/permissions.md: the Kubernetes permissions each component needs and `diagnose` needs, from
  * src/k8s/permissions.ts, the list the code and the chart are tested against.
  */
 import {
@@ -9,7 +9,7 @@ import {
   STACK_COMPONENTS,
   stackPermissions,
 } from "../src/k8s/permissions.ts";
-import { withBlock } from "./readme-block.ts";
+import { withBlock } from "./docs-block.ts";
 
 export const PERMISSIONS_START = "<!-- permissions:start -->";
 export const PERMISSIONS_END = "<!-- permissions:end -->";
@@ -35,6 +35,6 @@ export function permissionsMarkdown(): string {
   return ["| who | permission | for |", "| --- | --- | --- |", ...rows].join("\n");
 }
 
-export function withPermissionsTable(readme: string): string {
-  return withBlock(readme, PERMISSIONS_START, PERMISSIONS_END, permissionsMarkdown());
+export function withPermissionsTable(text: string): string {
+  return withBlock(text, PERMISSIONS_START, PERMISSIONS_END, permissionsMarkdown(), "docs/permissions.md");
 }

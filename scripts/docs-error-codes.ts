@@ -1,6 +1,6 @@
-/** The README's table of error codes, generated from the catalog in `src/errors.ts`. */
+/** The table of error codes in docs/errors.md, generated from the catalog in `src/errors.ts`. */
 import { ERRORS } from "../src/errors.ts";
-import { withBlock } from "./readme-block.ts";
+import { withBlock } from "./docs-block.ts";
 
 export const ERROR_CODES_START = "<!-- error-codes:start -->";
 export const ERROR_CODES_END = "<!-- error-codes:end -->";
@@ -30,6 +30,6 @@ export function errorCodesMarkdown(): string {
   return ["| code | meaning | effect |", "| --- | --- | --- |", ...rows].join("\n");
 }
 
-export function withErrorCodesTable(readme: string): string {
-  return withBlock(readme, ERROR_CODES_START, ERROR_CODES_END, errorCodesMarkdown());
+export function withErrorCodesTable(text: string): string {
+  return withBlock(text, ERROR_CODES_START, ERROR_CODES_END, errorCodesMarkdown(), "docs/errors.md");
 }
