@@ -188,7 +188,7 @@ export const VALUES_ONLY_HERE = [
 /** Configuration keys this stack has and upstream does not. */
 export const KEYS_ONLY_HERE: Readonly<Record<string, string>> = {
   "job-source":
-    "which API the launcher finds jobs with; empty picks by the credentials given (see docs/job-sources.md)",
+    "which API the launcher finds jobs with; empty picks by the credentials given ([job sources](job-sources.md))",
 };
 
 const SAME = { kind: "same" } as const;
@@ -411,7 +411,7 @@ export const VALUES_ROWS: readonly ValuesRow[] = [
     "v0.26.0": { default: "" },
     HEAD: { default: "", note: "deprecated, optional" },
     sample: "bkua_graphql-token",
-    here: same("required: the launcher finds jobs with the GraphQL API (see Tokens)"),
+    here: same("required, as at v0.26.0: the launcher finds jobs with the GraphQL API ([tokens](#tokens))"),
   },
   {
     path: "agentStackSecret",
@@ -430,7 +430,7 @@ export const VALUES_ROWS: readonly ValuesRow[] = [
     sample: "registry.example.com/agent-stack-k8s:0.1.0",
     here: {
       kind: "changed",
-      note: "this stack's image, which runs the launcher, the webhook and the certs keeper: remove upstream's controller image (see docs/install.md for which image to use)",
+      note: "this stack's image, which runs the launcher, the webhook and the certs keeper, instead of upstream's controller ([which image](install.md#2-the-image))",
     },
   },
   { path: "nameOverride", "v0.26.0": { default: "" }, HEAD: { default: "" }, sample: "", here: SAME },
