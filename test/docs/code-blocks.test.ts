@@ -208,6 +208,10 @@ describe("every block says what it is", () => {
   });
 });
 
+test("the README stays a ten-minute read: the rest belongs in docs/", () => {
+  expect(readDoc("README.md").length).toBeLessThan(12_000);
+});
+
 test("the README goes from nothing to a rendered Job in two commands", () => {
   const [first] = codeBlocks("README.md").filter((block) => SHELL.has(block.lang));
   expect(first?.text.trim().split("\n")).toEqual([
