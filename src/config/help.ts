@@ -1,6 +1,6 @@
 /**
- * `--help` text and the configuration table of docs/configuration.md, both generated from the key table so neither can
- * drift from what the loader accepts.
+ * `--help` text and the configuration table of docs/configuration.md, both generated from the key table
+ * so neither can drift from what the loader accepts.
  */
 import type { CommandFlag } from "./args.ts";
 import { formatDuration } from "./duration.ts";
@@ -142,8 +142,8 @@ export interface HelpOptions {
 
 /**
  * The help of one subcommand: its own flags, then the configuration keys it uses, grouped as in the
- * configuration reference, with defaults and environment variables. Keys of other subcommands are left out to keep the
- * page short.
+ * configuration reference, with defaults and environment variables. Keys of other subcommands are left
+ * out to keep the page short.
  */
 export function formatHelp(
   subcommand: string,
