@@ -97,8 +97,11 @@ export interface KeySpec {
   readonly envPresenceIsTrue?: true;
   /** Never printed: not in logs, not in `--help` defaults. */
   readonly secret?: true;
-  /** The upstream version that introduced the key: the v0.26.0 baseline or HEAD (v0.47.0). */
-  readonly since: "v0.26.0" | "HEAD";
+  /**
+   * The upstream version that introduced the key: the v0.26.0 baseline or HEAD (v0.47.0); `here` for a
+   * key upstream does not have.
+   */
+  readonly since: "v0.26.0" | "HEAD" | "here";
 }
 
 const ALL: readonly ConfigSubcommand[] = ["launcher", "webhook", "render"];
@@ -135,7 +138,7 @@ export const CONFIG_KEYS = [
     group: "Buildkite",
     type: { kind: "enum", default: "", values: ["", ...JOB_SOURCES] },
     usedBy: LAUNCHER,
-    since: "HEAD",
+    since: "here",
     description:
       "where the launcher finds jobs: stacks (Buildkite's Stacks API, with the agent token only) or graphql (the GraphQL API, with buildkite-token and org); empty: graphql when buildkite-token is set, otherwise stacks",
   },
