@@ -7,6 +7,7 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import { describe, expect, test } from "vitest";
+import { ERRORS } from "../../src/errors.ts";
 import { anchors, documentationFiles, type Link, links, ROOT, readDoc, slugOf } from "./markdown.ts";
 
 const REPOSITORY = /^https:\/\/github\.com\/agent-stack-k8s\/agent-stack-k8s\/(?:blob|tree)\/main\/(.*)$/;
@@ -45,6 +46,20 @@ describe.each(documentationFiles())("%s", (file) => {
       .map(([link, why]) => `${file}:${link.line}: (${link.target}) ${why}`);
     expect(broken).toEqual([]);
   });
+});
+
+test("every error code the documentation names is in the catalog (src/errors.ts)", () => {
+  const codes = new Set(Object.keys(ERRORS));
+  const unknown = documentationFiles().flatMap((file) =>
+    [...readDoc(file).matchAll(/\bASK_[A-Z_]+\b(\*)?/g)]
+      .filter((match) =>
+        match[1] === undefined
+          ? !codes.has(match[0])
+          : ![...codes].some((code) => code.startsWith(match[0].slice(0, -1))),
+      )
+      .map((match) => `${file}: ${match[0]}`),
+  );
+  expect(unknown).toEqual([]);
 });
 
 test("the whole documentation is reachable from the README", () => {
