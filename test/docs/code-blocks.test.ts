@@ -25,7 +25,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, type ExpectStatic, expect, test } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { CONFIG_KEYS, envVarOf, type KeySpec } from "../../src/config/schema.ts";
 import { HELM, SKIP_REASON } from "../chart/render.ts";
@@ -228,68 +228,89 @@ for (const block of blocks) {
   }
 }
 
-describe.each([...byFile.keys()])("%s", (file) => {
-  const fileBlocks = byFile.get(file) ?? [];
-  let work = "";
-  beforeAll(() => {
-    work = repositoryCopy();
-  });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+/** Why a block is left out, or undefined when it runs. */
+function leftOut(block: CodeBlock): string | undefined {
+  const marker = block.marker;
+  if (marker?.kind === "skip") return `${marker.category}: ${SKIP_CATEGORIES[marker.category]}`;
+  if (HELM === undefined && needsCluster(block)) return `the fake cluster needs helm${SKIP_REASON}`;
+  return undefined;
+}
 
-  for (const block of fileBlocks) {
-    const marker = block.marker;
-    const name = `${where(block)} ${marker ? `(${marker.kind}) ` : ""}${block.text.split("\n")[0]}`;
-    if (marker?.kind === "skip") {
-      test.skip(`${name} — ${marker.category}: ${SKIP_CATEGORIES[marker.category]}`, () => {});
-      continue;
+const label = (block: CodeBlock) =>
+  `${where(block)} ${block.marker ? `(${block.marker.kind}) ` : ""}${block.text.split("\n")[0]}`;
+
+describe("blocks left out", () => {
+  const skipped = [...byFile.values()].flat().filter((block) => leftOut(block) !== undefined);
+  for (const block of skipped) test.skip(`${label(block)} — ${leftOut(block)}`, () => {});
+});
+
+/** Runs one block in `work`, as a reader would. */
+async function runBlock(block: CodeBlock, work: string, check: ExpectStatic): Promise<void> {
+  const marker = block.marker;
+  if (marker?.kind === "file") {
+    mkdirSync(dirname(join(work, marker.path)), { recursive: true });
+    writeFileSync(join(work, marker.path), block.text);
+    return;
+  }
+  if (marker?.kind === "pipeline") {
+    const linted = await run(["lint", "--strict", "pipeline.yaml"], { "pipeline.yaml": block.text });
+    check(`${linted.stdout}${linted.stderr}`, `${where(block)}: lint --strict`).toBe("");
+    check(linted.status, `${where(block)}: lint --strict`).toBe(0);
+    return;
+  }
+  const env = blockEnvironment(kubeconfig);
+  if (block.lang === "console") {
+    for (const { command, expected } of transcript(block.text)) {
+      const outcome = await bash(`${command} 2>&1`, work, env, { strict: false }).done;
+      check(outcome.stdout.trimEnd(), `${where(block)}: $ ${command}`).toBe(expected.trimEnd());
     }
-    const skipWithoutCluster = HELM === undefined && needsCluster(block);
-    test.skipIf(skipWithoutCluster)(
-      `${name}${skipWithoutCluster ? SKIP_REASON : ""}`,
-      async (context) => {
-        if (marker?.kind === "file") {
-          mkdirSync(dirname(join(work, marker.path)), { recursive: true });
-          writeFileSync(join(work, marker.path), block.text);
-          return;
+    return;
+  }
+  let script = block.text
+    .split("\n")
+    .filter((line) => !DONE_BEFORE.has(line.trim()))
+    .join("\n");
+  if (marker?.kind === "helm-template") script = script.replace(/\bhelm install\b/g, "helm template");
+  if (marker?.kind === "server") {
+    const url = new URL(marker.url);
+    if (!(await portIsFree(Number(url.port)))) {
+      // Another process has the port the documentation names: nothing to learn from this run.
+      console.warn(`${where(block)} not run: port ${url.port} is in use on this machine`);
+      return;
+    }
+    const server = bash(script, work, env);
+    const ca = marker.ca === undefined ? undefined : readFileSync(join(work, marker.ca));
+    const ready = await answers(marker.url, ca, 60_000);
+    stopGroup(server.child);
+    const outcome = await server.done;
+    check(ready, `${where(block)}: ${marker.url} answered 200\n${outcome.stdout}${outcome.stderr}`).toBe(
+      true,
+    );
+    return;
+  }
+  const outcome = await bash(script, work, env).done;
+  check(outcome.status, `${where(block)} exited ${outcome.status}:\n${outcome.stdout}${outcome.stderr}`).toBe(
+    0,
+  );
+}
+
+// Documents are independent (each has its own copy of the repository), so they run side by side; the
+// blocks of one document run in order, since later blocks use what earlier ones wrote.
+describe.concurrent("each document's blocks, in order", () => {
+  for (const [file, fileBlocks] of byFile) {
+    const runs = fileBlocks.filter((block) => leftOut(block) === undefined);
+    if (runs.length === 0) continue;
+    test(
+      `${file}: ${runs.map((block) => block.line).join(", ")}`,
+      async ({ expect: check }) => {
+        const work = repositoryCopy();
+        try {
+          for (const block of runs) await runBlock(block, work, check);
+        } finally {
+          rmSync(work, { recursive: true, force: true });
         }
-        if (marker?.kind === "pipeline") {
-          const linted = await run(["lint", "--strict", "pipeline.yaml"], { "pipeline.yaml": block.text });
-          expect(linted.stdout + linted.stderr).toBe("");
-          expect(linted.status).toBe(0);
-          return;
-        }
-        const env = blockEnvironment(kubeconfig);
-        if (block.lang === "console") {
-          for (const { command, expected } of transcript(block.text)) {
-            const outcome = await bash(`${command} 2>&1`, work, env, { strict: false }).done;
-            expect(outcome.stdout.trimEnd(), `$ ${command}`).toBe(expected.trimEnd());
-          }
-          return;
-        }
-        const lines = block.text.split("\n").filter((line) => !DONE_BEFORE.has(line.trim()));
-        let script = lines.join("\n");
-        if (marker?.kind === "helm-template") script = script.replace(/\bhelm install\b/g, "helm template");
-        if (marker?.kind === "server") {
-          const url = new URL(marker.url);
-          if (!(await portIsFree(Number(url.port)))) {
-            context.skip(`port ${url.port} is in use on this machine`);
-            return;
-          }
-          const server = bash(script, work, env);
-          const ca = marker.ca === undefined ? undefined : readFileSync(join(work, marker.ca));
-          const ready = await answers(marker.url, ca, 60_000);
-          stopGroup(server.child);
-          const outcome = await server.done;
-          expect(ready, `${marker.url} answered 200\n${outcome.stdout}${outcome.stderr}`).toBe(true);
-          return;
-        }
-        const outcome = await bash(script, work, env).done;
-        expect(
-          outcome.status,
-          `${where(block)} exited ${outcome.status}:\n${outcome.stdout}${outcome.stderr}`,
-        ).toBe(0);
       },
-      BLOCK_TIMEOUT_MS + 10_000,
+      runs.length * BLOCK_TIMEOUT_MS,
     );
   }
 });
