@@ -119,6 +119,8 @@ describe("what a command loads", () => {
     const urls = JSON.parse(readFileSync(file, "utf8")) as string[];
     const client = urls.filter((url) => url.includes("/@kubernetes/client-node/dist/"));
     expect(client.some((url) => url.endsWith("/dist/config.js"))).toBe(true);
-    expect(client.filter((url) => /\/dist\/gen\/(models|apis)\/|\/dist\/gen\/index\.js$/.test(url))).toEqual([]);
+    expect(client.filter((url) => /\/dist\/gen\/(models|apis)\/|\/dist\/gen\/index\.js$/.test(url))).toEqual(
+      [],
+    );
   });
 });
