@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // The sources are TypeScript run by Node's own type stripping, which Node 24 has on by default; the
-// image runs them precompiled to JavaScript (scripts/build-image.ts).
-const major = Number(process.versions.node.split(".")[0]);
-if (major < 24) {
-  process.stderr.write(
-    `agent-stack-k8s needs Node 24 or newer, but runs on ${process.version} (${process.execPath}).\n` +
-      "Run it through npm (npx agent-stack-k8s …) after `npm ci`, which brings a Node 24 runtime on Linux x64.\n",
-  );
+// image runs them precompiled to JavaScript (scripts/build-image.ts). On an older Node, one line says
+// what to install before anything newer is needed.
+import { nodeVersionProblem } from "./node-version.js";
+
+const problem = nodeVersionProblem();
+if (problem !== undefined) {
+  process.stderr.write(`${problem}\n`);
   process.exit(1);
 }
 
