@@ -124,7 +124,13 @@ describe.skipIf(HELM === undefined)(`the archive's version${SKIP_REASON}`, () =>
   const copy = mkdtempSync(join(tmpdir(), "package-chart-version-"));
 
   beforeAll(() => {
-    for (const path of ["scripts/package-chart.ts", "test/support/helm.ts", "test/support/archives.ts"]) {
+    const pieces = [
+      "bin/node-version.js",
+      "scripts/package-chart.ts",
+      "test/support/helm.ts",
+      "test/support/archives.ts",
+    ];
+    for (const path of pieces) {
       mkdirSync(join(copy, path, ".."), { recursive: true });
       cpSync(join(ROOT, path), join(copy, path));
     }
