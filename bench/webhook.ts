@@ -16,17 +16,21 @@
  *   every connection's request on the same tick, so its latencies measure the burst, not the server.
  * - The composed floor: a webhook can at best serve one request in the no-op server's time per request
  *   plus one `admit` (measured by `admission.ts` in the same run), 1 / (t_no-op + t_admit); the
- *   webhook's throughput is reported as a share of it.
+ *   webhook's throughput is reported as a share of it. The webhook's answer carries the JSON Patch
+ *   (about 10 KB for this job) where the no-op's is a few dozen bytes, and the load generator's one
+ *   core must decrypt and parse every answer: a second no-op server sending the webhook's own answer
+ *   shows how much of the gap is those bytes rather than the webhook's work.
  *
  * The real server runs as `agent-stack-k8s webhook` with its defaults (logfmt, one log line per
  * admission, written to a file), `--pod-templates none`.
  */
 import { execFileSync } from "node:child_process";
-import { openSync, readFileSync } from "node:fs";
+import { openSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, request as httpsRequest } from "node:https";
 import { createRequire } from "node:module";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
+import { admit } from "../src/admission/admit.ts";
 import { buildSkeleton } from "../src/admission/skeleton.ts";
 import { parseBuildkiteJob } from "../src/buildkite/job.ts";
 import { loadConfig } from "../src/config/load.ts";
@@ -76,8 +80,14 @@ export async function webhookLoadBench(write: (text: string) => void, admitSecon
   if (pin) execFileSync("taskset", ["-cp", "1", String(process.pid)], { stdio: "ignore" });
   const tls = tlsFiles();
   const body = exampleReviewBody();
-  const [webhookPort, noOpPort] = [await freePort(), await freePort()];
-  const logFile = join(scratchDirectory("webhook-load"), "webhook.log");
+  const [webhookPort, noOpPort, sizedPort] = [await freePort(), await freePort(), await freePort()];
+  const scratch = scratchDirectory("webhook-load");
+  const logFile = join(scratch, "webhook.log");
+  const answer = JSON.stringify(
+    admit(JSON.parse(body), { config: loadConfig({ args: [], env: {} }).config }).review,
+  );
+  const answerFile = join(scratch, "answer.json");
+  writeFileSync(answerFile, answer);
   const core = pin ? 0 : undefined;
   const servers = {
     webhook: startNode(
@@ -100,9 +110,13 @@ export async function webhookLoadBench(write: (text: string) => void, admitSecon
     noOp: startNode([join(ROOT, "bench/support/no-op-server.ts"), tls.cert, tls.key, String(noOpPort)], {
       pinToCore: core,
     }),
+    sized: startNode(
+      [join(ROOT, "bench/support/no-op-server.ts"), tls.cert, tls.key, String(sizedPort), answerFile],
+      { pinToCore: core },
+    ),
   };
   try {
-    await Promise.all([waitReady(webhookPort), waitReady(noOpPort)]);
+    await Promise.all([waitReady(webhookPort), waitReady(noOpPort), waitReady(sizedPort)]);
     write(
       `webhook server under load (${process.version}, ${cores} cores, load average ${loadavg()[0]?.toFixed(2)}; ${pin ? "server on core 0, load generator on core 1" : "processes not pinned"})\n` +
         `  body: AdmissionReview of the skeleton of examples/job.json, ${body.length} bytes; ${CONNECTIONS} connections\n\n`,
@@ -110,11 +124,20 @@ export async function webhookLoadBench(write: (text: string) => void, admitSecon
 
     await load(noOpPort, body, {}, WARMUP_SECONDS);
     await load(webhookPort, body, {}, WARMUP_SECONDS);
-    const rounds: Array<{ noOp: Measurement; webhook: Measurement }> = [];
+    await load(sizedPort, body, {}, WARMUP_SECONDS);
+    const rounds: Array<{ noOp: Measurement; webhook: Measurement; sized: Measurement }> = [];
     for (let round = 0; round < ROUNDS; round++) {
-      rounds.push({ noOp: await load(noOpPort, body, {}), webhook: await load(webhookPort, body, {}) });
+      rounds.push({
+        noOp: await load(noOpPort, body, {}),
+        webhook: await load(webhookPort, body, {}),
+        sized: await load(sizedPort, body, {}),
+      });
     }
-    const closed = { noOp: median(rounds.map((r) => r.noOp)), webhook: median(rounds.map((r) => r.webhook)) };
+    const closed = {
+      noOp: median(rounds.map((r) => r.noOp)),
+      webhook: median(rounds.map((r) => r.webhook)),
+      sized: median(rounds.map((r) => r.sized)),
+    };
     report(
       write,
       `closed loop, ${CONNECTIONS} connections, median of ${ROUNDS} alternating rounds of ${MEASURE_SECONDS} s`,
@@ -133,7 +156,12 @@ export async function webhookLoadBench(write: (text: string) => void, admitSecon
     const share = closed.webhook.perSecond / floor;
     write(
       `  composed floor 1 / (t_no-op ${(1e6 / closed.noOp.perSecond).toFixed(0)} µs + t_admit ${(admitSeconds * 1e6).toFixed(0)} µs) = ${Math.round(floor).toLocaleString("en")}/s; ` +
-        `the webhook reaches ${(share * 100).toFixed(0)} % of it\n\n`,
+        `the webhook reaches ${(share * 100).toFixed(0)} % of it\n`,
+    );
+    const sizedFloor = 1 / (1 / closed.sized.perSecond + admitSeconds);
+    write(
+      `  the no-op sending the webhook's own ${answer.length.toLocaleString("en")}-byte answer: ${Math.round(closed.sized.perSecond).toLocaleString("en")}/s; ` +
+        `with t_admit, a floor of ${Math.round(sizedFloor).toLocaleString("en")}/s, of which the webhook reaches ${((closed.webhook.perSecond / sizedFloor) * 100).toFixed(0)} %\n\n`,
     );
     record({
       row: "webhook throughput, 100 connections / composed floor",
@@ -157,6 +185,7 @@ export async function webhookLoadBench(write: (text: string) => void, admitSecon
   } finally {
     await servers.webhook.stop();
     await servers.noOp.stop();
+    await servers.sized.stop();
     if (pin) execFileSync("taskset", ["-cp", `0-${cores - 1}`, String(process.pid)], { stdio: "ignore" });
   }
 }
