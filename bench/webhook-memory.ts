@@ -20,7 +20,6 @@ import { generate, prng } from "../test/webhook/fuzz-cases.ts";
 import { formatMb, record } from "./support/figures.ts";
 import {
   bareNodeIdleRss,
-  CLI,
   freePort,
   ROOT,
   rssOf,
@@ -30,6 +29,7 @@ import {
   startNode,
   tlsFiles,
   waitFor200,
+  webhookArgs,
   writeFile,
 } from "./support/processes.ts";
 import { autocannon, exampleReviewBody } from "./webhook.ts";
@@ -44,25 +44,10 @@ async function startWebhook(
   extra: readonly string[],
   env?: NodeJS.ProcessEnv,
 ): Promise<{ server: Server; port: number }> {
-  const tls = tlsFiles();
+  tlsFiles(); // the certificate is made once, before any clock starts
   const port = await freePort();
   const started = process.hrtime.bigint();
-  const server = startNode(
-    [
-      CLI,
-      "webhook",
-      "--tls-cert-file",
-      tls.cert,
-      "--tls-key-file",
-      tls.key,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      ...extra,
-    ],
-    env ? { env } : {},
-  );
+  const server = startNode(webhookArgs(port, ...extra), env ? { env } : {});
   await waitFor200(server, port, "/readyz", started);
   return { server, port };
 }

@@ -36,7 +36,15 @@ import { parseBuildkiteJob } from "../src/buildkite/job.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { createReview } from "../src/render/render-job.ts";
 import { record } from "./support/figures.ts";
-import { CLI, canPin, freePort, ROOT, scratchDirectory, startNode, tlsFiles } from "./support/processes.ts";
+import {
+  canPin,
+  freePort,
+  ROOT,
+  scratchDirectory,
+  startNode,
+  tlsFiles,
+  webhookArgs,
+} from "./support/processes.ts";
 
 /** The part of autocannon's API used here (the package ships no types). */
 export interface AutocannonResult {
@@ -90,23 +98,10 @@ export async function webhookLoadBench(write: (text: string) => void, admitSecon
   writeFileSync(answerFile, answer);
   const core = pin ? 0 : undefined;
   const servers = {
-    webhook: startNode(
-      [
-        CLI,
-        "webhook",
-        "--tls-cert-file",
-        tls.cert,
-        "--tls-key-file",
-        tls.key,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(webhookPort),
-        "--pod-templates",
-        "none",
-      ],
-      { pinToCore: core, stdout: openSync(logFile, "w") },
-    ),
+    webhook: startNode(webhookArgs(webhookPort, "--pod-templates", "none"), {
+      pinToCore: core,
+      stdout: openSync(logFile, "w"),
+    }),
     noOp: startNode([join(ROOT, "bench/support/no-op-server.ts"), tls.cert, tls.key, String(noOpPort)], {
       pinToCore: core,
     }),

@@ -230,6 +230,24 @@ export function tlsFiles(): TlsFiles {
   return tls;
 }
 
+/** `agent-stack-k8s webhook` on 127.0.0.1:PORT with the bench's certificate: the node arguments. */
+export function webhookArgs(port: number, ...extra: readonly string[]): string[] {
+  const { cert, key } = tlsFiles();
+  return [
+    CLI,
+    "webhook",
+    "--tls-cert-file",
+    cert,
+    "--tls-key-file",
+    key,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    ...extra,
+  ];
+}
+
 export function writeFile(directory: string, name: string, text: string): string {
   const path = join(directory, name);
   writeFileSync(path, text);
