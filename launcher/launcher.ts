@@ -7,7 +7,9 @@
  *   Pods informer → watchers ──────────┴→ fail on Buildkite / delete Jobs
  *
  * Stateless: the cluster's Jobs are the truth about what is in flight, so it can be restarted at any
- * moment and several can run at once.
+ * moment and several can run at once. With a source that reserves jobs (the Stacks API), a stopping
+ * launcher first creates the Jobs of the jobs it holds (`drainOnStopMs`): a reserved job it dropped would
+ * wait for its reservation to expire before anyone else could take it.
  */
 import type { Registry } from "prom-client";
 import type { Logger } from "../runtime/logger.ts";
@@ -38,6 +40,11 @@ export interface LauncherOptions {
   readonly registry: Registry;
   /** An error after which polling cannot succeed: the launcher stops and says why. */
   readonly isFatal: (error: unknown) => boolean;
+  /**
+   * On a stop (not a fatal error), how long to go on creating the Jobs of the jobs already taken from
+   * the source; 0 or absent: not at all (the GraphQL source's jobs stay scheduled on Buildkite).
+   */
+  readonly drainOnStopMs?: number;
   /** Where `/healthz`, `/readyz` and `/metrics` are served over HTTP; undefined: nowhere. */
   readonly port?: number;
   readonly clock?: SchedulerClock;
@@ -123,6 +130,7 @@ export async function runLauncher(options: LauncherOptions, signal: AbortSignal)
       await scheduling;
       unsubscribe();
     }
+    if (options.drainOnStopMs) await drain(active, options.drainOnStopMs, logger);
   } catch (error) {
     if (!signal.aborted) throw error;
   } finally {
@@ -132,4 +140,14 @@ export async function runLauncher(options: LauncherOptions, signal: AbortSignal)
     await ops?.close();
     logger.info("launcher stopped");
   }
+}
+
+/** Creates what the scheduler still holds, within `budgetMs`, and says what is left. */
+async function drain(scheduler: Scheduler, budgetMs: number, logger: Logger): Promise<void> {
+  const left = await scheduler.drain(AbortSignal.timeout(budgetMs));
+  if (left.length === 0) return;
+  logger.warn(
+    { jobs: left.length, jobUuids: left.slice(0, 20) },
+    "stopping with reserved jobs whose Jobs could not be created now; Buildkite gives them to a launcher again when their reservation expires (reservation-expiry-seconds)",
+  );
 }

@@ -135,6 +135,34 @@ export class Scheduler {
     await Promise.all(Array.from({ length: workers }, () => this.#worker(signal)));
   }
 
+  /**
+   * After `run` has ended: creates the jobs still queued while there is room and `signal` allows,
+   * without waiting for anything (a job in back-off, or beyond `max-in-flight`, stays queued). For a
+   * source that reserves jobs (the Stacks API), whose jobs would otherwise wait for their reservation
+   * to expire before another launcher could take them. Resolves with the uuids left.
+   */
+  async drain(signal: AbortSignal): Promise<string[]> {
+    const worker = async () => {
+      while (!signal.aborted) {
+        const next = this.#takeNext();
+        if (next === undefined) return;
+        const uuid = next.job.uuid;
+        this.#creating.add(uuid);
+        try {
+          await this.#createOne(next, signal);
+        } catch (error) {
+          if (!signal.aborted) throw error;
+          this.#requeue(next);
+        } finally {
+          this.#creating.delete(uuid);
+        }
+      }
+    };
+    const workers = Math.max(1, this.#options.config.jobCreationConcurrency);
+    await Promise.all(Array.from({ length: workers }, worker));
+    return this.#queue.map((entry) => entry.job.uuid);
+  }
+
   inFlight(): number {
     this.#forgetLongUnseen();
     return this.#options.cluster.inFlight() + this.#creating.size + this.#createdUnseen.size;
@@ -153,6 +181,8 @@ export class Scheduler {
         await this.#createOne(next, signal);
       } catch (error) {
         if (!signal.aborted) throw error;
+        // Cut short by the stop: queued again, for `drain`.
+        this.#requeue(next);
       } finally {
         this.#creating.delete(uuid);
         this.#notify();
@@ -269,7 +299,11 @@ export class Scheduler {
       "creating the Job failed on our side; retrying later",
     );
     // Back in the queue at its place: the next poll would bring it back anyway.
-    this.#queue.push({ job, seenAt: this.#clock.now() });
+    this.#requeue({ job, seenAt: this.#clock.now() });
+  }
+
+  #requeue(entry: ScheduledJob): void {
+    this.#queue.push(entry);
     this.#queue.sort((a, b) => b.job.priority.number - a.job.priority.number);
   }
 

@@ -43,8 +43,19 @@ export interface JobSource {
   scheduledJobs(signal: AbortSignal): Promise<BuildkiteJob[]>;
   /** A job's state; `undefined` when Buildkite has no command job of that uuid. */
   jobState(uuid: string, signal: AbortSignal): Promise<JobState | undefined>;
-  /** Cancels a job (GraphQL `jobTypeCommandCancel`); the Stacks API has no such call and always throws. */
-  cancelJob(uuid: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Cancels a job (GraphQL `jobTypeCommandCancel`). Absent from the Stacks API source, which has no such
+   * call: there the agent that has the job reports instead.
+   */
+  cancelJob?(uuid: string, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Short notes on a Buildkite job's page: the Stacks API's stack notifications ("K8s Job created…", an
+ * image an agent's pod cannot pull). Best effort: never throws, never waits.
+ */
+export interface JobNotifier {
+  notify(uuid: string, detail: string): void;
 }
 
 export interface FailJobRequest {

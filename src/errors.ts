@@ -223,17 +223,12 @@ export const ERRORS = {
   ASK_BUILDKITE_UNCLUSTERED_AGENT_TOKEN: {
     stage: "buildkite-identity",
     summary:
-      "the agent token belongs to no cluster: the Stacks API needs a cluster agent token, and so does the GraphQL job source when cluster-uuid is empty",
+      "the agent token belongs to no cluster: the Stacks API (job-source stacks) needs a cluster agent token, and so does the GraphQL job source when cluster-uuid names a cluster",
   },
   ASK_BUILDKITE_CLUSTER_MISMATCH: {
     stage: "buildkite-identity",
     summary:
       "cluster-uuid names another cluster than the agent token's: agents started with that token could never run the jobs polled",
-  },
-  ASK_BUILDKITE_STACKS_CANNOT_CANCEL: {
-    stage: "buildkite",
-    summary:
-      "the Stacks API has no call that cancels a job: with job-source stacks the agent that has the job reports the failure",
   },
 
   // Launcher: Kubernetes

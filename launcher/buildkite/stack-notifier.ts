@@ -7,12 +7,25 @@
  * within 2 s instead of dropping it.
  */
 import type { Logger } from "../../runtime/logger.ts";
+import type { JobCreator, JobNotifier } from "../types.ts";
 import { type RetryClock, SYSTEM_RETRY_CLOCK } from "./retry.ts";
 import type { StackSession } from "./stack-session.ts";
 import { STACKS_BATCH_SIZE, type StackNotification, type StacksApiClient } from "./stacks-api.ts";
 
 /** Upstream's words after a Job is created. */
 export const JOB_CREATED_NOTIFICATION = "K8s Job created successfully, waiting for Agent to start...";
+
+/** A creator that notes on the job's page when its Job has been created (upstream's note). */
+export function withCreatedNotes(creator: JobCreator, notifier: JobNotifier | undefined): JobCreator {
+  if (notifier === undefined) return creator;
+  return {
+    async create(job, signal) {
+      const outcome = await creator.create(job, signal);
+      if (outcome.kind === "created") notifier.notify(job.uuid, JOB_CREATED_NOTIFICATION);
+      return outcome;
+    },
+  };
+}
 
 /** Upstream's words for containers that cannot start, when an agent already has the job. */
 export function imageFailureNotification(
@@ -39,7 +52,7 @@ export interface StackNotifierOptions {
   readonly maxBuffered?: number;
 }
 
-export class StackNotifier {
+export class StackNotifier implements JobNotifier {
   readonly #options: StackNotifierOptions;
   readonly #clock: Pick<RetryClock, "now">;
   readonly #maxBuffered: number;

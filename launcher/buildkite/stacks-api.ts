@@ -17,6 +17,7 @@
  */
 import { STATUS_CODES } from "node:http";
 import type { Logger } from "../../runtime/logger.ts";
+import type { Config } from "../../src/config/types.ts";
 import { AgentStackError } from "../../src/errors.ts";
 import {
   AgentApiClient,
@@ -479,6 +480,19 @@ export class StacksApiClient {
       "Stacks API request",
     );
   }
+}
+
+/** The client the launcher uses: `agent-config.endpoint`, `http-timeout`, the agent token's provider. */
+export function stacksClientFromConfig(
+  config: Pick<Config, "agentConfig" | "httpTimeout">,
+  options: Pick<StacksApiClientOptions, "tokenProvider" | "version" | "logger">,
+): StacksApiClient {
+  const endpoint = config.agentConfig?.endpoint;
+  return new StacksApiClient({
+    ...options,
+    timeoutMs: config.httpTimeout / 1e6,
+    ...(endpoint ? { endpoint } : {}),
+  });
 }
 
 /**

@@ -197,14 +197,6 @@ export class StacksJobSource implements JobSource {
     return result;
   }
 
-  /** The Stacks API cannot cancel a job; the agent that has it reports instead. */
-  async cancelJob(uuid: string): Promise<void> {
-    throw new AgentStackError(
-      "ASK_BUILDKITE_STACKS_CANNOT_CANCEL",
-      `the Stacks API has no call that cancels job ${uuid}; the agent that has it reports its failure`,
-    );
-  }
-
   #letGoOfDone(): void {
     const now = this.#clock.now();
     for (const [uuid, held] of this.#held) {

@@ -4,9 +4,11 @@
  *
  * - the Stacks API needs a cluster token; an unclustered one is refused with upstream HEAD's message;
  * - the GraphQL job source with `cluster-uuid` empty polls the token's cluster instead of, as v0.26.0
- *   did, the unclustered queue (where a cluster's jobs never are); with an unclustered token it refuses
- *   to start and says what to set. With `cluster-uuid` set, a token of another cluster (or none) is
- *   refused too; when the token cannot be read the configured cluster is used, with a warning.
+ *   did, the unclustered queue, where a cluster's jobs never are. With an unclustered token it polls
+ *   the unclustered queue, as v0.26.0, and says so: that is an install without clusters, on purpose.
+ *   When the token cannot be read, it refuses to start and names the keys to set. With `cluster-uuid`
+ *   set, a token of another cluster (or none) is refused; when the token cannot be read the configured
+ *   cluster is used, with a warning.
  */
 import type { Logger } from "../../runtime/logger.ts";
 import type { Config } from "../../src/config/types.ts";
@@ -41,7 +43,10 @@ export interface GraphqlClusterOptions {
   readonly logger: Logger;
 }
 
-/** The cluster the GraphQL job source polls: `cluster-uuid`, or the agent token's when it is empty. */
+/**
+ * The cluster the GraphQL job source polls: `cluster-uuid`, or the agent token's when it is empty;
+ * "" (the unclustered queue) when it is empty and the token belongs to no cluster.
+ */
 export async function resolveGraphqlCluster(
   options: GraphqlClusterOptions,
   signal: AbortSignal,
@@ -62,16 +67,21 @@ export async function resolveGraphqlCluster(
     }
     throw new AgentStackError(
       error.code,
-      `cluster-uuid is empty and the agent token's cluster cannot be read (${error.message}); set cluster-uuid to the UUID of the Buildkite cluster whose queue the launcher polls`,
+      `cluster-uuid is empty and the agent token's cluster cannot be read (${error.message}): set cluster-uuid to the UUID of the Buildkite cluster whose queue the launcher polls, or make the token readable (agent-token-secret ${config.agentTokenSecret}, key BUILDKITE_AGENT_TOKEN, in namespace ${config.namespace}; agent-config.endpoint for Buildkite's Agent API)`,
       { cause: error },
     );
+  }
+  if (info.clusterUuid === undefined && configured === "") {
+    logger.info(
+      { organization: info.organizationSlug },
+      "cluster-uuid is empty and the agent token belongs to no cluster: polling the organization's unclustered queue (an install without clusters); for a cluster's jobs, use a cluster agent token, or set cluster-uuid",
+    );
+    return "";
   }
   if (info.clusterUuid === undefined) {
     throw new AgentStackError(
       "ASK_BUILDKITE_UNCLUSTERED_AGENT_TOKEN",
-      configured === ""
-        ? `cluster-uuid is empty and the agent token (${tokenWhere(config)}) belongs to no cluster: set cluster-uuid to the UUID of your Buildkite cluster and put a cluster agent token of that cluster in the Secret (the launcher does not poll the unclustered queue)`
-        : `the agent token (${tokenWhere(config)}) belongs to no cluster, so agents started with it cannot run the jobs of cluster-uuid ${configured}: put a cluster agent token of that cluster in the Secret`,
+      `the agent token (${tokenWhere(config)}) belongs to no cluster, so agents started with it cannot run the jobs of cluster-uuid ${configured}: put a cluster agent token of that cluster in the Secret`,
     );
   }
   if (configured === "") {

@@ -9,7 +9,8 @@
  *   `container-N`), as upstream. If Buildkite still has the job scheduled, it is failed with
  *   `The following images could not be pulled or were unavailable:` and a table, and its Job is deleted
  *   (the pod would otherwise back off until the Job's deadline). If an agent has it, that agent
- *   reports; if it is over, nothing is done.
+ *   reports; with the Stacks API, which cannot cancel the job, a stack notification on the job's page
+ *   says meanwhile which containers cannot start (upstream HEAD's words). If it is over, nothing is done.
  * - **Init containers** that exit non-zero (native sidecars excluded): failed with
  *   `The following init containers failed:` and a table.
  * - **A pod that fails or is deleted before its `agent` container started** (eviction, an OOM-killed
@@ -28,13 +29,20 @@ import type { Informer, InformerEvent } from "../../runtime/informer.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import { isJobUuid } from "../../src/buildkite/job.ts";
 import type { Config } from "../../src/config/types.ts";
-import type { JobFailer, JobSource } from "../types.ts";
+import { imageFailureNotification } from "../buildkite/stack-notifier.ts";
+import type { JobFailer, JobNotifier, JobSource } from "../types.ts";
 import { type Clock, SYSTEM_CLOCK } from "./clock.ts";
 import type { ClusterApi } from "./cluster-api.ts";
-import { type FailDependencies, failOnBuildkite } from "./fail-on-buildkite.ts";
+import { type FailDependencies, failOnBuildkite, reportAgentOwned } from "./fail-on-buildkite.ts";
 import { createFailureLedger, type FailureLedger } from "./failure-ledger.ts";
 import { goDurationSeconds } from "./human-duration.ts";
-import { ACQUIRABLE_STATES, ACTIVE_STATES, CANCELLED_STATES, TERMINAL_STATES } from "./job-states.ts";
+import {
+  ACQUIRABLE_STATES,
+  ACTIVE_STATES,
+  CANCELLED_STATES,
+  RUNNING_STATES,
+  TERMINAL_STATES,
+} from "./job-states.ts";
 import { createKeyedTasks } from "./keyed-tasks.ts";
 import { kubernetesMetrics } from "./metrics.ts";
 import type { ContainerStatusSnapshot, PodSnapshot } from "./pod-snapshot.ts";
@@ -47,6 +55,8 @@ export interface PodWatcherOptions {
   readonly api: ClusterApi;
   readonly failer: JobFailer;
   readonly source: JobSource;
+  /** Stack notifications (Stacks API): image failures of jobs an agent already has. */
+  readonly notifier?: JobNotifier;
   /** Shared with the job watcher, so that a job is failed once whoever sees its trouble first. */
   readonly ledger?: FailureLedger;
   readonly config: Pick<Config, "imagePullBackoffGracePeriod" | "podPendingTimeout">;
@@ -86,7 +96,11 @@ const AGENT_CONTAINER = "agent";
 const NANOSECONDS_PER_MS = 1_000_000;
 
 type Problem =
-  | { readonly kind: "image"; readonly message: string }
+  | {
+      readonly kind: "image";
+      readonly message: string;
+      readonly containers: readonly ContainerStatusSnapshot[];
+    }
   | { readonly kind: "init"; readonly message: string }
   | { readonly kind: "before-agent"; readonly message: string }
   | { readonly kind: "pending-timeout"; readonly message: string };
@@ -117,6 +131,7 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
     source,
     ledger,
     logger,
+    ...(options.notifier === undefined ? {} : { notifier: options.notifier }),
     counters: {
       failed: metrics.failed,
       failErrors: metrics.failErrors,
@@ -217,7 +232,7 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
     const now = clock.now();
     const failing = failingContainers(pod, now);
     if (failing.length > 0) {
-      report(pod, { kind: "image", message: imageFailureMessage(failing) });
+      report(pod, { kind: "image", message: imageFailureMessage(failing), containers: failing });
       return;
     }
     if (
@@ -264,6 +279,7 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
   async function handle(pod: PodSnapshot, problem: Problem, signal: AbortSignal): Promise<void> {
     const uuid = pod.uuid;
     const log = { jobUuid: uuid, job: pod.jobName, pod: pod.name, reason: PROBLEM_NAMES[problem.kind] };
+    const agentNote = problem.kind === "image" ? agentImageNote(problem.containers) : undefined;
     let state: Awaited<ReturnType<JobSource["jobState"]>>;
     try {
       state = await source.jobState(uuid, signal);
@@ -289,6 +305,7 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
             tags: pod.tags,
             message: problem.message,
             what: PROBLEM_NAMES[problem.kind],
+            ...(agentNote === undefined ? {} : { agentNote }),
           },
           problem.kind === "image" ? "cancel-if-running" : "log",
           signal,
@@ -310,12 +327,14 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
       return;
     }
     if (ACTIVE_STATES.has(state)) {
-      logger.info(
-        { ...log, state },
-        problem.kind === "image"
-          ? "an agent has the job already: it reports the failure, so the job is not failed from here"
-          : "an agent has the job already (not this pod's): leaving it alone",
-      );
+      if (problem.kind !== "image") {
+        logger.info({ ...log, state }, "an agent has the job already (not this pod's): leaving it alone");
+      } else {
+        // Upstream HEAD notes accepted, assigned and running jobs; a job being cancelled or timing out
+        // is ending anyway.
+        const note = RUNNING_STATES.has(state) ? agentNote : undefined;
+        reportAgentOwned(failDeps, { uuid, jobName: pod.jobName, ...(note ? { agentNote: note } : {}) }, state);
+      }
       ignore(uuid);
       return;
     }
@@ -397,6 +416,17 @@ function imageFailureMessage(containers: readonly ContainerStatusSnapshot[]): st
       container.waiting?.message ?? "",
     ]);
   return `The following images could not be pulled or were unavailable:\n\n${roundedTable(["CONTAINER", "IMAGE REF", "REASON", "MESSAGE"], rows)}`;
+}
+
+/** Upstream HEAD's stack notification for an agent's pod whose containers cannot start. */
+function agentImageNote(containers: readonly ContainerStatusSnapshot[]): string {
+  return imageFailureNotification(
+    [...containers].sort(byName).map((container) => ({
+      name: container.name,
+      reason: container.waiting?.reason ?? "",
+      message: container.waiting?.message ?? "",
+    })),
+  );
 }
 
 function initFailureMessage(containers: readonly ContainerStatusSnapshot[]): string {

@@ -13,7 +13,7 @@ import type { Registry } from "prom-client";
 import type { Informer } from "../../runtime/informer.ts";
 import type { Logger } from "../../runtime/logger.ts";
 import type { Config } from "../../src/config/types.ts";
-import type { JobFailer, JobSource } from "../types.ts";
+import type { JobFailer, JobNotifier, JobSource } from "../types.ts";
 import { createCancelChecker } from "./cancel-checker.ts";
 import type { Clock } from "./clock.ts";
 import { createClusterApi } from "./cluster-api.ts";
@@ -42,6 +42,10 @@ export interface KubernetesWatchersOptions {
   readonly jobs: StackJobs;
   readonly failer: JobFailer;
   readonly source: JobSource;
+  /** Stack notifications (Stacks API): the pod watcher notes image failures of agent-owned jobs. */
+  readonly notifier?: JobNotifier;
+  /** Jobs per state request of the cancel checker (the source's batch size); default the checker's. */
+  readonly stateBatchSize?: number;
   readonly logger: Logger;
   readonly registry: Registry;
   readonly clock?: Clock;
@@ -77,8 +81,16 @@ export function createKubernetesWatchers(options: KubernetesWatchersOptions): Ku
     ledger,
     config,
   });
-  const podWatcher = createPodWatcher({ ...common, ...clock, pods, failer, source, ledger, config });
-  const cancelChecker = createCancelChecker({ ...common, pods, jobs: options.jobs.jobs, source, config });
+  const notifier = options.notifier === undefined ? {} : { notifier: options.notifier };
+  const podWatcher = createPodWatcher({ ...common, ...clock, ...notifier, pods, failer, source, ledger, config });
+  const cancelChecker = createCancelChecker({
+    ...common,
+    pods,
+    jobs: options.jobs.jobs,
+    source,
+    config,
+    ...(options.stateBatchSize === undefined ? {} : { batchSize: options.stateBatchSize }),
+  });
   const watchers = [completionWatcher, jobWatcher, podWatcher, cancelChecker];
   return {
     pods,

@@ -148,9 +148,8 @@ export const CONFIG_KEYS = [
     group: "Buildkite",
     type: { kind: "string", default: "" },
     usedBy: LAUNCHER,
-    requiredBy: LAUNCHER,
     since: "v0.26.0",
-    description: "Buildkite organization slug whose jobs the launcher polls",
+    description: "job-source graphql (which needs it): Buildkite organization slug whose jobs the launcher polls",
   },
   {
     key: "buildkite-token",
@@ -159,10 +158,10 @@ export const CONFIG_KEYS = [
     type: { kind: "string", default: "" },
     env: "BUILDKITE_TOKEN",
     usedBy: LAUNCHER,
-    requiredBy: LAUNCHER,
     secret: true,
     since: "v0.26.0",
-    description: "Buildkite API access token with GraphQL scope (never logged)",
+    description:
+      "job-source graphql (which needs it): Buildkite API access token with GraphQL scope; when set, graphql is the default job-source (never logged)",
   },
   {
     key: "cluster-uuid",
@@ -171,7 +170,8 @@ export const CONFIG_KEYS = [
     type: { kind: "string", default: "", rule: "uuid" },
     usedBy: LAUNCHER,
     since: "v0.26.0",
-    description: "Buildkite cluster UUID; empty polls the unclustered queue",
+    description:
+      "job-source graphql: Buildkite cluster UUID; empty: the agent token's cluster, or the unclustered queue when the token belongs to no cluster",
   },
   {
     key: "tags",
@@ -291,7 +291,7 @@ export const CONFIG_KEYS = [
     key: "reservation-expiry-seconds",
     property: "reservationExpirySeconds",
     group: "Buildkite",
-    type: { kind: "int", default: 0, min: 0, max: 3600 },
+    type: { kind: "int", default: 900, min: 0, max: 3600 },
     usedBy: LAUNCHER,
     since: "HEAD",
     description:

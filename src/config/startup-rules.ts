@@ -9,7 +9,13 @@ import { IMAGE_REFERENCE_ERRORS, parseImageReference } from "../images/reference
 import { isPlainObject } from "../k8s/decode.ts";
 import type { Values } from "./effective.ts";
 import { queueTagValue } from "./effective.ts";
-import { type ConfigProblem, type ConfigSource, invalidValue, ruleViolation } from "./problems.ts";
+import {
+  type ConfigProblem,
+  type ConfigSource,
+  describeSource,
+  invalidValue,
+  ruleViolation,
+} from "./problems.ts";
 import { type ConfigSubcommand, VALUE_KEYS } from "./schema.ts";
 
 type SourceOf = (key: string) => ConfigSource;
@@ -170,7 +176,8 @@ function unnamedVolumeProblems(values: Values, sourceOf: SourceOf): ConfigProble
 
 /**
  * What a subcommand cannot start without. `render` needs nothing beyond the defaults, so it works with
- * no configuration at all; the launcher needs a Buildkite organization, token and queue.
+ * no configuration at all; the launcher's GraphQL job source needs a Buildkite organization, an API
+ * token and a queue (the Stacks API needs only the agent token, which is read from its Secret).
  */
 export function requirementProblems(
   subcommand: ConfigSubcommand,
@@ -196,10 +203,39 @@ export function requirementProblems(
       );
     }
   }
+  if (subcommand === "launcher" && !failed.has("job-source")) {
+    problems.push(...graphqlProblems(values, sourceOf, failed));
+  }
   if (subcommand === "launcher" && !failed.has("tags") && !failed.has("queue")) {
     problems.push(...launcherTagProblems(values, sourceOf));
   }
   return problems;
+}
+
+/** The GraphQL API needs an organization and an API token; the message says why GraphQL is in use. */
+function graphqlProblems(values: Values, sourceOf: SourceOf, failed: ReadonlySet<string>): ConfigProblem[] {
+  if (values["job-source"] !== "graphql") return [];
+  const chosen = sourceOf("job-source");
+  const why =
+    chosen.kind === "default"
+      ? "job-source is empty and buildkite-token is set, so the launcher uses graphql"
+      : `job-source is graphql (from ${describeSource(chosen)})`;
+  const needs: ReadonlyArray<[key: string, expected: string]> = [
+    ["org", "the slug of your Buildkite organization"],
+    ["buildkite-token", "a Buildkite API access token with GraphQL scope"],
+  ];
+  return needs
+    .filter(([key]) => !failed.has(key) && values[key] === "")
+    .map(([key, expected]) =>
+      invalidValue(
+        key,
+        key,
+        "",
+        sourceOf(key),
+        `is empty, but ${why}, which needs it`,
+        `${expected}, or job-source stacks (the agent token alone)`,
+      ),
+    );
 }
 
 /**

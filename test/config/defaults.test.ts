@@ -30,7 +30,7 @@ const SPEC_DEFAULTS: Config = {
   maxInFlight: 25,
   jobCreationConcurrency: 5, // v0.26.0 (HEAD: 25 limiter workers)
   workQueueLimit: 1_000_000,
-  reservationExpirySeconds: 0,
+  reservationExpirySeconds: 900,
   k8sClientRateLimiterQps: 10,
   k8sClientRateLimiterBurst: 20,
   imagePullBackoffGracePeriod: 30 * SECOND,

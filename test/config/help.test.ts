@@ -34,7 +34,7 @@ describe("--help", () => {
     }
   });
 
-  test("shows defaults as Go prints them, -f for --config, and what the subcommand requires", () => {
+  test("shows defaults as Go prints them, -f for --config, and which job source needs a key", () => {
     const help = formatHelp("launcher");
     expect(help).toMatch(/-f, --config string +path of the YAML/);
     expect(help).toMatch(
@@ -42,7 +42,8 @@ describe("--help", () => {
     );
     expect(help).toContain("(default 1m0s; $HTTP_TIMEOUT)");
     expect(help).toContain("(default [queue=kubernetes]; $TAGS)");
-    expect(help).toContain("($ORG; required)");
+    expect(help).toMatch(/--org string +job-source graphql \(which needs it\): Buildkite organization slug/);
+    expect(help).toContain("($ORG)");
     expect(help).toContain("--log-level debug|info|warn|error");
   });
 
@@ -52,7 +53,7 @@ describe("--help", () => {
   });
 
   test("a token's default is never printed", () => {
-    expect(formatHelp("launcher")).toMatch(/--buildkite-token string +[^\n]*\(\$BUILDKITE_TOKEN; required\)/);
+    expect(formatHelp("launcher")).toMatch(/--buildkite-token string +[^\n]*\(never logged\) \(\$BUILDKITE_TOKEN\)/);
   });
 
   test("lists the subcommand's own flags first, aligned, with -h", () => {

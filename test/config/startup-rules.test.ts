@@ -164,13 +164,27 @@ describe("what each subcommand needs to start", () => {
     }
   });
 
-  test("the launcher needs org and buildkite-token, reported together", () => {
-    const error = loadError({ subcommand: "launcher" });
+  test("the launcher starts with no Buildkite keys at all: job-source stacks, the agent token alone", () => {
+    const { config } = load({ subcommand: "launcher" });
+    expect([config.jobSource, config.org, config.buildkiteToken]).toEqual(["stacks", "", ""]);
+  });
+
+  test("job-source graphql needs org and buildkite-token, reported together, saying why graphql is in use", () => {
+    const error = loadError({ subcommand: "launcher", file: "job-source: graphql\n" });
     expect(error.code).toBe("ASK_CONFIG_INVALID_VALUE");
     expect(error.problems.map((problem) => problem.message)).toEqual([
-      'org: "" (from default) is empty, but agent-stack-k8s launcher needs it; expected Buildkite organization slug whose jobs the launcher polls',
-      'buildkite-token: "" (from default) is empty, but agent-stack-k8s launcher needs it; expected Buildkite API access token with GraphQL scope (never logged)',
+      `org: "" (from default) is empty, but job-source is graphql (from file ${CONFIG_PATH}:1), which needs it; expected the slug of your Buildkite organization, or job-source stacks (the agent token alone)`,
+      `buildkite-token: "" (from default) is empty, but job-source is graphql (from file ${CONFIG_PATH}:1), which needs it; expected a Buildkite API access token with GraphQL scope, or job-source stacks (the agent token alone)`,
     ]);
+  });
+
+  test("an API token alone means graphql, which then needs org: the message names both keys' sources", () => {
+    expect(problemOf({ subcommand: "launcher", env: { BUILDKITE_TOKEN: "bkua_x" } }).message).toBe(
+      'org: "" (from default) is empty, but job-source is empty and buildkite-token is set, so the launcher uses graphql, which needs it; expected the slug of your Buildkite organization, or job-source stacks (the agent token alone)',
+    );
+    expect(
+      load({ subcommand: "launcher", env: { BUILDKITE_TOKEN: "bkua_x", JOB_SOURCE: "stacks" } }).config.jobSource,
+    ).toBe("stacks");
   });
 
   test("the launcher starts with org and token", () => {
@@ -211,7 +225,7 @@ describe("what each subcommand needs to start", () => {
   });
 
   test("without a subcommand, requirements are not checked; validateFor checks them later", () => {
-    const loaded = load();
+    const loaded = load({ env: { JOB_SOURCE: "graphql" } });
     expect(() => validateFor(loaded, "render")).not.toThrow();
     let error: unknown;
     try {
@@ -224,7 +238,7 @@ describe("what each subcommand needs to start", () => {
   });
 
   test("value errors and requirement errors come in one report", () => {
-    const error = loadError({ subcommand: "launcher", env: { MAX_IN_FLIGHT: "x" } });
+    const error = loadError({ subcommand: "launcher", env: { MAX_IN_FLIGHT: "x", JOB_SOURCE: "graphql" } });
     expect(error.problems.map((problem) => problem.key)).toEqual(["max-in-flight", "org", "buildkite-token"]);
   });
 });

@@ -130,11 +130,14 @@ describe("GraphQL mode's cluster", () => {
     expect(log.text()).toContain("cluster-uuid is empty: polling the agent token's cluster");
   });
 
-  test("cluster-uuid empty and an unclustered token: refused, saying what to set, never the unclustered queue", async () => {
+  test("cluster-uuid empty and an unclustered token: the unclustered queue, on purpose, said in one log line", async () => {
     await restart({ agentTokenCluster: null });
-    const error = await rejection(resolve(""));
-    expect(isAgentStackError(error, "ASK_BUILDKITE_UNCLUSTERED_AGENT_TOKEN")).toBe(true);
-    expect(error.message).toContain("set cluster-uuid to the UUID of your Buildkite cluster");
+    expect(await resolve("")).toBe("");
+    const lines = log.records().filter((line) => /unclustered queue/.test(String(line.msg)));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.msg).toContain(
+      "cluster-uuid is empty and the agent token belongs to no cluster: polling the organization's unclustered queue",
+    );
   });
 
   test("cluster-uuid set: kept when the token agrees (in any case), refused when it names another cluster or none", async () => {
@@ -151,7 +154,7 @@ describe("GraphQL mode's cluster", () => {
     );
   });
 
-  test("the token cannot be read: cluster-uuid is used unchecked, or, when empty, the launcher is told to set it", async () => {
+  test("the token cannot be read: cluster-uuid is used unchecked, or, when empty, refused naming the keys to set", async () => {
     fake.failNext(5, 503, (_kind, operation) => operation === "token");
     const other = "0a1b2c3d-0000-4000-8000-00000000c1c1";
     expect(await resolve(other)).toBe(other);
@@ -160,7 +163,7 @@ describe("GraphQL mode's cluster", () => {
     const error = await rejection(resolve(""));
     expect(isAgentStackError(error, "ASK_BUILDKITE_STACKS_API")).toBe(true);
     expect(error.message).toMatch(
-      /^cluster-uuid is empty and the agent token's cluster cannot be read \(get token: GET .*: 503 injected failure 503\); set cluster-uuid/,
+      /^cluster-uuid is empty and the agent token's cluster cannot be read \(get token: GET .*: 503 injected failure 503\): set cluster-uuid .* or make the token readable \(agent-token-secret agent-token, key BUILDKITE_AGENT_TOKEN, in namespace buildkite; agent-config.endpoint/,
     );
   });
 });

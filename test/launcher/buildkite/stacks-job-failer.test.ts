@@ -117,7 +117,7 @@ test("an outage of Buildkite is retried (5 attempts) and then thrown as itself, 
   expect(fake.job(failing.uuid)?.state).toBe("FINISHED");
 });
 
-test("the watchers' fail path: a refusal is final, and the cancel fallback ends in a logged error, not a loop", async () => {
+test("the watchers' fail path: a refusal is final; with no cancel, the job's page gets the note once, not a loop", async () => {
   const running = job("RUNNING");
   const registry = new Registry();
   const counter = (name: string) => new Counter({ name, help: name, registers: [registry] });
@@ -144,19 +144,24 @@ test("the watchers' fail path: a refusal is final, and the cancel fallback ends 
     },
     logger: log.logger,
   });
-  const deps = { failer: failer(), source, ledger, logger: log.logger, counters };
+  const notes: Array<[string, string]> = [];
+  const notifier = { notify: (uuid: string, detail: string) => void notes.push([uuid, detail]) };
+  const deps = { failer: failer(), source, ledger, notifier, logger: log.logger, counters };
   const failure = {
     uuid: running.uuid,
     jobName: `buildkite-${running.uuid}`,
     tags: ["queue=kubernetes"],
     message: "The following images could not be pulled",
     what: "image pull failure",
+    agentNote: "Image pull failure; the job will fail once the agent times out. agent: ErrImagePull (nope)",
   };
   expect(await failOnBuildkite(deps, failure, "cancel-if-running", signal)).toBe("not-acquirable");
   expect(await failOnBuildkite(deps, failure, "cancel-if-running", signal)).toBe("already-failed");
-  expect((await registry.getSingleMetricAsString("cancel_errors")).trim().split("\n").at(-1)).toBe(
-    "cancel_errors 1",
-  );
-  expect(log.text()).toContain("the Stacks API has no call that cancels job");
+  expect(notes).toEqual([[running.uuid, failure.agentNote]]);
+  const metric = async (name: string) =>
+    (await registry.getSingleMetricAsString(name)).trim().split("\n").at(-1);
+  expect(await metric("cancelled")).toBe("cancelled 0");
+  expect(await metric("cancel_errors")).toBe("cancel_errors 0");
+  expect(log.text()).toContain("the Stacks API cannot cancel a job, so the job fails when the agent gives up");
   expect(fake.job(running.uuid)?.state).toBe("RUNNING");
 });

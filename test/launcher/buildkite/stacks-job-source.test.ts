@@ -13,6 +13,7 @@ import {
   type StacksJobSourceConfig,
   type StacksJobSourceOptions,
 } from "../../../launcher/buildkite/stacks-job-source.ts";
+import type { JobSource } from "../../../launcher/types.ts";
 import { serializeJob } from "../../../src/admission/skeleton.ts";
 import { isAgentStackError } from "../../../src/errors.ts";
 import {
@@ -386,10 +387,8 @@ describe("job states", () => {
     expect(sizes).toEqual([1_000, 1_000, 500]);
   });
 
-  test("cancelling is not something the Stacks API can do", async () => {
-    const stacks = await source();
-    const error = await rejection(stacks.cancelJob("01900000-0000-4000-8000-000000000001"));
-    expect(isAgentStackError(error, "ASK_BUILDKITE_STACKS_CANNOT_CANCEL")).toBe(true);
-    expect(fake.calls).toEqual([]);
+  test("it offers no cancelJob: the Stacks API has no call that cancels a job", async () => {
+    const stacks: JobSource = await source();
+    expect(stacks.cancelJob).toBeUndefined();
   });
 });
