@@ -125,12 +125,16 @@ export async function runLauncher(options: LauncherOptions, signal: AbortSignal)
         },
         stop.signal,
       );
+      // The monitor returns once stopped (a fatal error throws): the workers are ending.
+      if (options.drainOnStopMs) {
+        await scheduling;
+        await drain(active, options.drainOnStopMs, logger);
+      }
     } finally {
       stop.abort(signal.reason ?? new Error("the launcher stopped"));
       await scheduling;
       unsubscribe();
     }
-    if (options.drainOnStopMs) await drain(active, options.drainOnStopMs, logger);
   } catch (error) {
     if (!signal.aborted) throw error;
   } finally {

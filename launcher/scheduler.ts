@@ -136,16 +136,19 @@ export class Scheduler {
   }
 
   /**
-   * After `run` has ended: creates the jobs still queued while there is room and `signal` allows,
-   * without waiting for anything (a job in back-off, or beyond `max-in-flight`, stays queued). For a
-   * source that reserves jobs (the Stacks API), whose jobs would otherwise wait for their reservation
-   * to expire before another launcher could take them. Resolves with the uuids left.
+   * After `run` has ended: creates the jobs still queued until none is left or `signal` aborts, as
+   * `run` would (back-off, `max-in-flight`), with no new polls. For a source that reserves jobs (the
+   * Stacks API), whose jobs would otherwise wait for their reservation to expire before another
+   * launcher could take them. Resolves with the uuids left.
    */
   async drain(signal: AbortSignal): Promise<string[]> {
     const worker = async () => {
-      while (!signal.aborted) {
+      while (!signal.aborted && this.#queue.length > 0) {
         const next = this.#takeNext();
-        if (next === undefined) return;
+        if (next === undefined) {
+          await this.#waitForChange(signal);
+          continue;
+        }
         const uuid = next.job.uuid;
         this.#creating.add(uuid);
         try {
@@ -155,6 +158,7 @@ export class Scheduler {
           this.#requeue(next);
         } finally {
           this.#creating.delete(uuid);
+          this.#notify();
         }
       }
     };

@@ -50,7 +50,10 @@ export async function startLauncher(
     logger.info({ signal }, "shutting down: no new polls, finishing the creates under way");
     controller.abort(new Error(`received ${signal}`));
   });
-  context.signal?.addEventListener("abort", () => controller.abort(context.signal?.reason), { once: true });
+  const stopFromContext = () => controller.abort(context.signal?.reason);
+  // A test may stop the launcher before it got here.
+  if (context.signal?.aborted) stopFromContext();
+  else context.signal?.addEventListener("abort", stopFromContext, { once: true });
   let connection: JobSourceConnection | undefined;
   try {
     const tokenProvider = createAgentTokenProvider({ kubeConfig, config, logger, registry });

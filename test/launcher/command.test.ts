@@ -1,10 +1,8 @@
 /** `agent-stack-k8s launcher`: what it needs to start, and how it ends. */
 import { expect, test } from "vitest";
 import { main } from "../../cli/main.ts";
-import { launcherCommand } from "../../launcher/command.ts";
 import type { CommandIo } from "../../runtime/command-io.ts";
-import { startFakeBuildkite } from "../fakes/buildkite/fake-buildkite.ts";
-import { startFakeKubernetes } from "../fakes/kubernetes-api.ts";
+import { startFakes, startLauncher } from "./harness.ts";
 
 function io(env: Record<string, string> = {}) {
   let out = "";
@@ -23,36 +21,33 @@ function io(env: Record<string, string> = {}) {
   return { io: value, output: () => out };
 }
 
-test("without an organization and a token it does not start: exit 2 naming both", async () => {
-  const { io: commandIo, output } = io();
+test("job-source graphql without an organization and a token does not start: exit 2 naming both", async () => {
+  const { io: commandIo, output } = io({ JOB_SOURCE: "graphql" });
   expect(await main(["launcher"], commandIo)).toBe(2);
-  expect(output()).toContain("org");
+  expect(output()).toContain('org: "" (from default) is empty, but job-source is graphql (from env JOB_SOURCE)');
   expect(output()).toContain("buildkite-token");
 });
 
-test("--help lists its flags and the keys it uses", async () => {
+test("--help lists its flags and the keys it uses, and says how the job source is chosen", async () => {
   const { io: commandIo, output } = io();
   expect(await main(["launcher", "--help"], commandIo)).toBe(0);
-  for (const flag of ["--port", "--org", "--max-in-flight", "--poll-interval", "--tags"])
+  for (const flag of ["--port", "--org", "--job-source", "--max-in-flight", "--poll-interval", "--tags"])
     expect(output()).toContain(flag);
+  expect(output()).toContain(
+    "Job source: stacks (Buildkite's Stacks API, with the agent token of agent-token-secret alone), unless\nbuildkite-token is set: then graphql",
+  );
 });
 
 test("an organization the token cannot see stops it: exit 1 with the reason", async () => {
-  const buildkite = await startFakeBuildkite();
-  const kubernetes = await startFakeKubernetes();
+  const fakes = await startFakes();
   try {
-    const { io: commandIo, output } = io({
-      BUILDKITE_TOKEN: buildkite.apiToken,
-      ORG: "no-such-org",
-      GRAPHQL_ENDPOINT: buildkite.graphqlUrl,
+    const launcher = startLauncher(fakes, {
+      config: (buildkite) => ["org: no-such-org", `graphql-endpoint: ${buildkite.graphqlUrl}`],
+      env: (buildkite) => ({ BUILDKITE_TOKEN: buildkite.apiToken }),
     });
-    const status = await launcherCommand(["--port", "0", "--log-format", "json"], commandIo, {
-      kubeConfig: kubernetes.kubeConfig(),
-    });
-    expect(status).toBe(1);
-    expect(output()).toContain('invalid organization: "no-such-org"');
+    expect(await launcher.exit).toBe(1);
+    expect(launcher.logs()).toContain('invalid organization: "no-such-org"');
   } finally {
-    await kubernetes.close();
-    await buildkite.close();
+    await fakes.close();
   }
 });

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createFailureLedger } from "../../../launcher/kubernetes/failure-ledger.ts";
 import { createPodInformer } from "../../../launcher/kubernetes/pod-informer.ts";
 import type { PodSnapshot } from "../../../launcher/kubernetes/pod-snapshot.ts";
+import type { JobNotifier, JobSource } from "../../../launcher/types.ts";
 import { createPodWatcher, type PodWatcher } from "../../../launcher/kubernetes/pod-watcher.ts";
 import type { Informer } from "../../../runtime/informer.ts";
 import { containerState } from "../../fakes/kubernetes-kubelet.ts";
@@ -46,11 +47,19 @@ beforeEach(async () => {
   });
   pods.start();
   await pods.synced(AbortSignal.timeout(5_000));
-  watcher = createPodWatcher({
+  watcher = newWatcher();
+  watcher.start();
+  await cluster.createJob(expandedJob(UUID));
+});
+
+/** The watcher under test, with the Stacks API's parts when given (a source without cancel, a notifier). */
+function newWatcher(parts: { source?: JobSource; notifier?: JobNotifier } = {}): PodWatcher {
+  return createPodWatcher({
     pods,
     api: cluster.api,
     failer,
-    source,
+    source: parts.source ?? source,
+    ...(parts.notifier === undefined ? {} : { notifier: parts.notifier }),
     ledger: createFailureLedger({ clock }),
     config: {
       imagePullBackoffGracePeriod: GRACE_MS * NS_PER_MS,
@@ -62,9 +71,7 @@ beforeEach(async () => {
     sweepIntervalMs: 0,
     retry: { initialMs: 10 * SECOND, maxAttempts: 3 },
   });
-  watcher.start();
-  await cluster.createJob(expandedJob(UUID));
-});
+}
 
 afterEach(async () => {
   await watcher.stop();
@@ -199,6 +206,76 @@ describe("image pull failures", () => {
     expect(failer.requests).toHaveLength(1);
     expect(source.cancelled).toHaveLength(1);
     expect(await cluster.metric("buildkite_pod_watcher_jobs_cancelled_on_buildkite_total")).toBe(1);
+  });
+});
+
+describe("image pull failures with the Stacks API (no cancel; notes on the job's page)", () => {
+  const notes: Array<[string, string]> = [];
+  const notifier: JobNotifier = { notify: (uuid, detail) => void notes.push([uuid, detail]) };
+  /** The recording source without `cancelJob`, as the Stacks API source is. */
+  const stacksSource = (): JobSource => ({
+    scheduledJobs: () => source.scheduledJobs(),
+    jobState: (uuid) => source.jobState(uuid),
+  });
+
+  beforeEach(async () => {
+    notes.length = 0;
+    await watcher.stop();
+    watcher = newWatcher({ source: stacksSource(), notifier });
+    watcher.start();
+  });
+
+  test("an agent runs the job: upstream's note on its page, once, naming the containers; nothing failed", async () => {
+    source.set(UUID, "RUNNING");
+    const pod = cluster.fake.cluster.runJob(NS, JOB, {
+      phase: "Running",
+      containers: { "container-0": containerState.imagePullBackOff(IMAGE), agent: containerState.running() },
+    });
+    await caughtUp(pod.metadata!.name!);
+    clock.advance(GRACE_MS);
+    await sweep();
+    await sweep();
+    expect(failer.requests).toEqual([]);
+    expect(notes).toEqual([
+      [
+        UUID,
+        `Image pull failure; the job will fail once the agent times out. container-0: ImagePullBackOff (Back-off pulling image "${IMAGE}")`,
+      ],
+    ]);
+    expect(jobExists()).toBe(true);
+    expect(cluster.logs.text()).toContain("the Stacks API cannot cancel a job");
+  });
+
+  test("a job being cancelled gets no note", async () => {
+    source.set(UUID, "CANCELING");
+    const pod = cluster.fake.cluster.runJob(NS, JOB, {
+      containers: { "container-0": containerState.invalidImageName("x y") },
+    });
+    await caughtUp(pod.metadata!.name!);
+    expect(notes).toEqual([]);
+    expect(failer.requests).toEqual([]);
+  });
+
+  test("an agent took the job between the state query and the finish: a note instead of a cancel, once", async () => {
+    failer.mode = "reject";
+    source.states.set(UUID, "SCHEDULED");
+    const original = source.jobState.bind(source);
+    let calls = 0;
+    source.jobState = async (uuid: string) => {
+      calls += 1;
+      return calls === 1 ? original(uuid) : "RUNNING";
+    };
+    const pod = cluster.fake.cluster.runJob(NS, JOB, {
+      containers: { "container-0": containerState.invalidImageName("x y") },
+    });
+    await caughtUp(pod.metadata!.name!);
+    await sweep();
+    expect(failer.requests).toHaveLength(1);
+    expect(source.cancelled).toEqual([]);
+    expect(notes.map(([uuid, detail]) => [uuid, detail.split(" container-0")[0]])).toEqual([
+      [UUID, "Image pull failure; the job will fail once the agent times out."],
+    ]);
+    expect(await cluster.metric("buildkite_pod_watcher_jobs_cancelled_on_buildkite_total")).toBe(0);
   });
 });
 
