@@ -12,7 +12,10 @@ import { jobFailerFromConfig } from "./job-failer.ts";
 import { stacksClientFromConfig } from "./stacks-api.ts";
 import { resolveGraphqlCluster } from "./token-cluster.ts";
 
-export async function connectGraphql(options: ConnectOptions, signal: AbortSignal): Promise<JobSourceConnection> {
+export async function connectGraphql(
+  options: ConnectOptions,
+  signal: AbortSignal,
+): Promise<JobSourceConnection> {
   const { config, logger, tokenProvider } = options;
   const tokenInfo = stacksClientFromConfig(config, { tokenProvider, version: VERSION, logger });
   const clusterUuid = await resolveGraphqlCluster({ client: tokenInfo, config, logger }, signal);

@@ -24,9 +24,16 @@ import { isFatalStacksError, StacksJobSource } from "./stacks-job-source.ts";
  */
 const DRAIN_ON_STOP_MS = 10_000;
 
-export async function connectStacks(options: ConnectOptions, signal: AbortSignal): Promise<JobSourceConnection> {
+export async function connectStacks(
+  options: ConnectOptions,
+  signal: AbortSignal,
+): Promise<JobSourceConnection> {
   const { config, logger, jobs } = options;
-  const client = stacksClientFromConfig(config, { tokenProvider: options.tokenProvider, version: VERSION, logger });
+  const client = stacksClientFromConfig(config, {
+    tokenProvider: options.tokenProvider,
+    version: VERSION,
+    logger,
+  });
   const session = await connectStack({ client, config, logger }, signal);
   const notifier = new StackNotifier({ client, session, logger });
   notifier.start();

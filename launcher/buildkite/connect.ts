@@ -41,7 +41,10 @@ export interface ConnectOptions {
 }
 
 /** Connects to Buildkite the way `job-source` says; throws (exit 1) when that cannot work. */
-export async function connectJobSource(options: ConnectOptions, signal: AbortSignal): Promise<JobSourceConnection> {
+export async function connectJobSource(
+  options: ConnectOptions,
+  signal: AbortSignal,
+): Promise<JobSourceConnection> {
   if (options.config.jobSource === "stacks") {
     return (await import("./connect-stacks.ts")).connectStacks(options, signal);
   }

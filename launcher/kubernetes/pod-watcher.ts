@@ -333,7 +333,11 @@ export function createPodWatcher(options: PodWatcherOptions): PodWatcher {
         // Upstream HEAD notes accepted, assigned and running jobs; a job being cancelled or timing out
         // is ending anyway.
         const note = RUNNING_STATES.has(state) ? agentNote : undefined;
-        reportAgentOwned(failDeps, { uuid, jobName: pod.jobName, ...(note ? { agentNote: note } : {}) }, state);
+        reportAgentOwned(
+          failDeps,
+          { uuid, jobName: pod.jobName, ...(note ? { agentNote: note } : {}) },
+          state,
+        );
       }
       ignore(uuid);
       return;

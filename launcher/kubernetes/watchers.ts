@@ -82,7 +82,16 @@ export function createKubernetesWatchers(options: KubernetesWatchersOptions): Ku
     config,
   });
   const notifier = options.notifier === undefined ? {} : { notifier: options.notifier };
-  const podWatcher = createPodWatcher({ ...common, ...clock, ...notifier, pods, failer, source, ledger, config });
+  const podWatcher = createPodWatcher({
+    ...common,
+    ...clock,
+    ...notifier,
+    pods,
+    failer,
+    source,
+    ledger,
+    config,
+  });
   const cancelChecker = createCancelChecker({
     ...common,
     pods,

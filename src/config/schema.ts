@@ -149,7 +149,8 @@ export const CONFIG_KEYS = [
     type: { kind: "string", default: "" },
     usedBy: LAUNCHER,
     since: "v0.26.0",
-    description: "job-source graphql (which needs it): Buildkite organization slug whose jobs the launcher polls",
+    description:
+      "job-source graphql (which needs it): Buildkite organization slug whose jobs the launcher polls",
   },
   {
     key: "buildkite-token",

@@ -27,7 +27,8 @@ describe("--help", () => {
     expect(stdout).toMatch(
       /--image string +agent image, also of checkout, copy-agent and the default command container \(default "ghcr\.io\/buildkite\/agent:[^"]+"; \$IMAGE\)\n/,
     );
-    expect((await run(["launcher", "--help"])).stdout).toContain("($ORG; required)");
+    // org is needed by job-source graphql only: its description says so, and it is not called required.
+    expect((await run(["launcher", "--help"])).stdout).toMatch(/--org string +job-source graphql \(which needs it\)[^\n]*\(\$ORG\)\n/);
   });
 
   test("render and lint say that other commands' flags are refused", async () => {
@@ -74,7 +75,7 @@ describe("one error format: agent-stack-k8s <command>: <message> (<CODE>)", () =
   });
 
   test("a configuration value problem", async () => {
-    const result = await run(["launcher"]);
+    const result = await run(["launcher"], {}, { JOB_SOURCE: "graphql" });
     expect(
       result.stderr
         .split("\n")

@@ -53,7 +53,9 @@ describe("--help", () => {
   });
 
   test("a token's default is never printed", () => {
-    expect(formatHelp("launcher")).toMatch(/--buildkite-token string +[^\n]*\(never logged\) \(\$BUILDKITE_TOKEN\)/);
+    expect(formatHelp("launcher")).toMatch(
+      /--buildkite-token string +[^\n]*\(never logged\) \(\$BUILDKITE_TOKEN\)/,
+    );
   });
 
   test("lists the subcommand's own flags first, aligned, with -h", () => {

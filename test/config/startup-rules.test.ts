@@ -183,7 +183,8 @@ describe("what each subcommand needs to start", () => {
       'org: "" (from default) is empty, but job-source is empty and buildkite-token is set, so the launcher uses graphql, which needs it; expected the slug of your Buildkite organization, or job-source stacks (the agent token alone)',
     );
     expect(
-      load({ subcommand: "launcher", env: { BUILDKITE_TOKEN: "bkua_x", JOB_SOURCE: "stacks" } }).config.jobSource,
+      load({ subcommand: "launcher", env: { BUILDKITE_TOKEN: "bkua_x", JOB_SOURCE: "stacks" } }).config
+        .jobSource,
     ).toBe("stacks");
   });
 

@@ -24,7 +24,9 @@ function io(env: Record<string, string> = {}) {
 test("job-source graphql without an organization and a token does not start: exit 2 naming both", async () => {
   const { io: commandIo, output } = io({ JOB_SOURCE: "graphql" });
   expect(await main(["launcher"], commandIo)).toBe(2);
-  expect(output()).toContain('org: "" (from default) is empty, but job-source is graphql (from env JOB_SOURCE)');
+  expect(output()).toContain(
+    'org: "" (from default) is empty, but job-source is graphql (from env JOB_SOURCE)',
+  );
   expect(output()).toContain("buildkite-token");
 });
 

@@ -162,9 +162,10 @@ describe.each(JOB_SOURCE_MODES)("job-source $name", (mode) => {
     expect(new Set(names).size).toBe(names.length);
     expect(uuidsInCluster(fakes)).toEqual(new Set(good.map((job) => job.uuid)));
     for (const job of good) {
-      expect(buildkite.job(job.uuid)?.state, `job ${job.uuid} must not be failed for our own outages`).not.toBe(
-        "FINISHED",
-      );
+      expect(
+        buildkite.job(job.uuid)?.state,
+        `job ${job.uuid} must not be failed for our own outages`,
+      ).not.toBe("FINISHED");
       expect(finishesOf(fakes, mode, job.uuid)).toBe(0);
       expect(createsOf(fakes, `buildkite-${job.uuid}`)).toBeGreaterThanOrEqual(1);
     }

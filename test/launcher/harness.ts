@@ -124,9 +124,11 @@ export interface RunningLauncher {
   stop(): Promise<number>;
 }
 
-/** Configuration for the launcher besides the job source's, with extra lines at the end. */
+/** Configuration for the launcher besides the job source's; `extra` lines (`key: value`) replace its keys. */
 function commonConfig(fakes: Fakes, extra: readonly string[]): string[] {
-  return [
+  const keyOf = (line: string) => line.slice(0, line.indexOf(":"));
+  const replaced = new Set(extra.map(keyOf));
+  const common = [
     `namespace: ${NS}`,
     `agent-token-secret: ${AGENT_TOKEN_SECRET}`,
     "poll-interval: 1s",
@@ -138,8 +140,8 @@ function commonConfig(fakes: Fakes, extra: readonly string[]): string[] {
     "log-format: json",
     "agent-config:",
     `  endpoint: ${fakes.buildkite.agentUrl}`,
-    ...extra,
   ];
+  return [...common.filter((line) => line.startsWith(" ") || !replaced.has(keyOf(line))), ...extra];
 }
 
 export function startLauncher(

@@ -162,6 +162,8 @@ test("the watchers' fail path: a refusal is final; with no cancel, the job's pag
     (await registry.getSingleMetricAsString(name)).trim().split("\n").at(-1);
   expect(await metric("cancelled")).toBe("cancelled 0");
   expect(await metric("cancel_errors")).toBe("cancel_errors 0");
-  expect(log.text()).toContain("the Stacks API cannot cancel a job, so the job fails when the agent gives up");
+  expect(log.text()).toContain(
+    "the Stacks API cannot cancel a job, so the job fails when the agent gives up",
+  );
   expect(fake.job(running.uuid)?.state).toBe("RUNNING");
 });

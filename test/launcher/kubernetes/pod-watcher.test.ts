@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createFailureLedger } from "../../../launcher/kubernetes/failure-ledger.ts";
 import { createPodInformer } from "../../../launcher/kubernetes/pod-informer.ts";
 import type { PodSnapshot } from "../../../launcher/kubernetes/pod-snapshot.ts";
-import type { JobNotifier, JobSource } from "../../../launcher/types.ts";
 import { createPodWatcher, type PodWatcher } from "../../../launcher/kubernetes/pod-watcher.ts";
+import type { JobNotifier, JobSource } from "../../../launcher/types.ts";
 import type { Informer } from "../../../runtime/informer.ts";
 import { containerState } from "../../fakes/kubernetes-kubelet.ts";
 import {
