@@ -225,16 +225,18 @@ export function chartValuesSchema(): Schema {
     properties: {
       agentToken: {
         type: "string",
-        description: "Buildkite agent registration token (BUILDKITE_AGENT_TOKEN)",
+        description:
+          "Buildkite agent token (BUILDKITE_AGENT_TOKEN): all a default install needs (the Stacks API)",
       },
       graphqlToken: {
         type: "string",
-        description: "Buildkite API token with GraphQL scope (BUILDKITE_TOKEN)",
+        description:
+          "Optional: a Buildkite API token with GraphQL scope (BUILDKITE_TOKEN); when set the launcher polls the GraphQL API (job-source graphql), which also needs config.org",
       },
       agentStackSecret: {
         type: "string",
         description:
-          "An existing Secret with BUILDKITE_AGENT_TOKEN and BUILDKITE_TOKEN, instead of the two tokens",
+          "An existing Secret with BUILDKITE_AGENT_TOKEN (and BUILDKITE_TOKEN for the GraphQL API), instead of the tokens",
       },
       image: {
         type: "string",

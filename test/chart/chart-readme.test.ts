@@ -70,13 +70,13 @@ describe("the chart's README", () => {
     const { values } = valuesTables(VALUES_YAML);
     const row = (key: string) => values.split("\n").find((line) => line.startsWith(`| \`${key}\` |`));
     expect(row("agentToken")).toMatch(
-      / \| The Buildkite agent registration token\. The chart stores it in the Secret \\<fullname>-secrets /,
+      / \| The Buildkite agent token \(a cluster's agent token\)\. The chart stores it in the Secret \\<fullname>-secrets /,
     );
     expect(row("nodeSelector")).toBe("| `nodeSelector` | object | `{}` | nodeSelector of the stack's pods |");
     // A comment followed by a blank line is a heading over several values, not the first one's.
     expect(row("labels")).toBe("| `labels` | object | `{}` | Extra pod labels |");
     const piped = valuesTables(
-      VALUES_YAML.replace("# The Buildkite agent registration token.", "# Either | or."),
+      VALUES_YAML.replace("# The Buildkite agent token (a cluster's agent token).", "# Either | or."),
     );
     expect(piped.values).toContain('| `agentToken` | string | `""` | Either \\| or. The chart stores it');
   });

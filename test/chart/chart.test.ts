@@ -115,6 +115,7 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
     expect(VALUES_FILES).toEqual(
       expect.arrayContaining([
         DEFAULTS,
+        "ci/graphql-values.yaml",
         "ci/cert-manager-values.yaml",
         "ci/provided-values.yaml",
         "ci/existing-secret-values.yaml",
@@ -519,13 +520,17 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
 
     it("names the Secret that is rendered or given, this stack's id, and keeps the values' keys", () => {
       const config = parse(configFile(objects(DEFAULTS))) as Record<string, unknown>;
-      expect(config).toMatchObject({
+      expect(config).toEqual({
         namespace: NAMESPACE,
         "agent-token-secret": `${FULLNAME}-secrets`,
         id: FULLNAME,
-        org: "my-org",
         tags: ["queue=kubernetes"],
+        "prometheus-port": 9216,
+        "pod-pending-timeout": "15m",
+        "enable-completion-watcher": true,
+        "reservation-expiry-seconds": 900,
       });
+      expect(parse(configFile(objects("ci/graphql-values.yaml")))).toMatchObject({ org: "my-org" });
       oneOf(objects(DEFAULTS), "Secret", `${FULLNAME}-secrets`);
       const existing = objects("ci/existing-secret-values.yaml");
       expect(parse(configFile(existing))).toMatchObject({
@@ -536,14 +541,44 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
       expect(parse(configFile(objects("ci/monitoring-values.yaml")))).toMatchObject({ id: "stack-a" });
     });
 
-    it("stores the tokens in upstream's Secret format", () => {
-      const secret = oneOf(objects(DEFAULTS), "Secret");
-      const data = secret.data as Record<string, string>;
-      expect(Buffer.from(data.BUILDKITE_AGENT_TOKEN as string, "base64").toString()).toBe(
-        "agent-token-for-tests",
+    it("stores the tokens in upstream's Secret format; BUILDKITE_TOKEN only when graphqlToken is set", () => {
+      const decoded = (file: string) =>
+        Object.fromEntries(
+          Object.entries(oneOf(objects(file), "Secret").data as Record<string, string>).map(
+            ([key, value]) => [key, Buffer.from(value, "base64").toString()],
+          ),
+        );
+      expect(decoded(DEFAULTS)).toEqual({ BUILDKITE_AGENT_TOKEN: "agent-token-for-tests" });
+      expect(decoded("ci/graphql-values.yaml")).toEqual({
+        BUILDKITE_AGENT_TOKEN: "agent-token-for-tests",
+        BUILDKITE_TOKEN: "graphql-token-for-tests",
+      });
+    });
+
+    it.each([
+      [DEFAULTS, "stacks"],
+      ["ci/graphql-values.yaml", "graphql"],
+    ])(
+      "is read by the launcher, with the Secret's keys in its environment, as %s says: job-source %s",
+      (file, source) => {
+        const secret = oneOf(objects(file), "Secret").data as Record<string, string>;
+        const env: Record<string, string> = { CONFIG: "/etc/agent-stack-k8s/config.yaml" };
+        for (const [key, value] of Object.entries(secret)) env[key] = Buffer.from(value, "base64").toString();
+        const text = configFile(objects(file));
+        const loaded = loadConfig({ args: [], env, subcommand: "launcher", readFile: () => text });
+        expect(loaded.config.jobSource).toBe(source);
+      },
+    );
+
+    it("says in NOTES.txt which job source the install uses, and why", () => {
+      expect(renderNotes([DEFAULTS])).toContain(
+        "Job source: Buildkite's Stacks API, with the agent token alone (job-source stacks: graphqlToken is not set).",
       );
-      expect(Buffer.from(data.BUILDKITE_TOKEN as string, "base64").toString()).toBe(
-        "graphql-token-for-tests",
+      expect(renderNotes(["ci/graphql-values.yaml"])).toContain(
+        "Job source: Buildkite's GraphQL API, with graphqlToken and config.org (job-source graphql: graphqlToken is set).\n  With config.cluster-uuid empty it polls the agent token's cluster",
+      );
+      expect(renderNotes(["ci/existing-secret-values.yaml"])).toContain(
+        "Job source: decided at start: the GraphQL API if the launcher's environment has BUILDKITE_TOKEN\n  (the Secret buildkite-secrets), otherwise the Stacks API with the agent token alone.",
       );
     });
   });
@@ -774,13 +809,26 @@ describe.skipIf(HELM === undefined)(`the Helm chart${SKIP_REASON}`, () => {
   describe("refuses bad values with a message that says what to do", () => {
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ["no tokens", { config: { org: "my-org" } }, /agentToken must be set/],
-      ["no GraphQL token", { agentToken: "a", config: { org: "my-org" } }, /graphqlToken must be set/],
+      [
+        "job-source graphql without a GraphQL token",
+        { agentToken: "a", config: { org: "my-org", "job-source": "graphql" } },
+        /config\.job-source is graphql, so the launcher uses the GraphQL API, which needs graphqlToken \(a Buildkite API token with GraphQL scope\) or agentStackSecret with BUILDKITE_TOKEN/,
+      ],
       [
         "a Secret and tokens",
         { agentStackSecret: "s", agentToken: "a", config: { org: "x" } },
-        /either agentStackSecret .* or agentToken and graphqlToken/,
+        /either agentStackSecret \(an existing Secret\) or agentToken \(and graphqlToken\), not both/,
       ],
-      ["no organization", { agentToken: "a", graphqlToken: "b" }, /config\.org must be set/],
+      [
+        "a GraphQL token without an organization",
+        { agentToken: "a", graphqlToken: "b" },
+        /graphqlToken is set, so the launcher uses the GraphQL API, which needs config\.org \(the slug of your Buildkite organization, or ORG in agentStackSecret\)/,
+      ],
+      [
+        "job-source graphql without an organization",
+        { agentToken: "a", graphqlToken: "b", config: { "job-source": "graphql" } },
+        /config\.job-source is graphql, so the launcher uses the GraphQL API, which needs config\.org/,
+      ],
       [
         "an unknown config key",
         { agentToken: "a", graphqlToken: "b", config: { org: "x", "max-in-flite": 3 } },

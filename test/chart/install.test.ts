@@ -4,8 +4,9 @@
  * image would run them (their args, env, envFrom and volumes; see pods.ts). The fake API server calls
  * the webhook through the rendered configuration's Service reference, checking the serving certificate
  * against `<service>.<namespace>.svc` and the caBundle the certs Deployment set, as kube-apiserver
- * does. Scheduled jobs in the fake Buildkite must become expanded Jobs, and so must a labelled Job
- * created by hand. This proves the chart's wiring (names, args, config, certificates) without a cluster.
+ * does. The values are the default install's: the agent token alone (the Stacks API). Scheduled jobs in
+ * the fake Buildkite must become expanded Jobs, and so must a labelled Job created by hand. This proves
+ * the chart's wiring (names, args, config, certificates) without a cluster.
  */
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -15,7 +16,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BatchV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeBuildkite, startFakeBuildkite } from "../fakes/buildkite/fake-buildkite.ts";
+import {
+  FAKE_AGENT_TOKEN_CLUSTER,
+  type FakeBuildkite,
+  startFakeBuildkite,
+} from "../fakes/buildkite/fake-buildkite.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../fakes/kubernetes-api.ts";
 import { expectValidJob } from "../support/k8s-validate.ts";
 import { exposedFamilies, familyOf, type MetricType, promqlMetricNames } from "../support/promql.ts";
@@ -107,11 +112,8 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
     certsPort = await freePort();
     objects = renderObjects({
       values: {
-        agentToken: buildkite.registrationToken,
-        graphqlToken: buildkite.apiToken,
+        agentToken: buildkite.agentToken,
         config: {
-          org: buildkite.org,
-          "graphql-endpoint": buildkite.graphqlUrl,
           "agent-config": { endpoint: buildkite.agentUrl },
           // Both processes run on one machine here; in the cluster each pod has its own port space.
           "prometheus-port": 0,
@@ -250,8 +252,11 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
     expect(caBundle()).toBe(before);
   });
 
-  it("turns scheduled Buildkite jobs into expanded Jobs", async () => {
-    const uuids = Array.from({ length: JOBS }, (_, i) => buildkite.addJob({ command: `echo ${i}` }).uuid);
+  it("turns scheduled Buildkite jobs into expanded Jobs, with the agent token alone", async () => {
+    const uuids = Array.from(
+      { length: JOBS },
+      (_, i) => buildkite.addJob({ command: `echo ${i}`, cluster: FAKE_AGENT_TOKEN_CLUSTER }).uuid,
+    );
     const jobsOf = () =>
       kubernetes
         .list("batch/v1", "Job", NAMESPACE)
@@ -264,6 +269,10 @@ describe.skipIf(HELM === undefined)(`the chart's pods, run on the fakes${SKIP_RE
       );
       expectValidJob(job);
     }
+    // The stack is registered under the release's id, and no GraphQL call was made.
+    const id = oneOf(objects, "ConfigMap").metadata.name.replace(/-config$/, "");
+    expect(buildkite.stack(id)?.state).toBe("connected");
+    expect(buildkite.calls.some((call) => call.kind === "graphql")).toBe(false);
   }, 60_000);
 
   it("expands a labelled Job created by another tool, through the same webhook", async () => {

@@ -28,7 +28,9 @@ describe("--help", () => {
       /--image string +agent image, also of checkout, copy-agent and the default command container \(default "ghcr\.io\/buildkite\/agent:[^"]+"; \$IMAGE\)\n/,
     );
     // org is needed by job-source graphql only: its description says so, and it is not called required.
-    expect((await run(["launcher", "--help"])).stdout).toMatch(/--org string +job-source graphql \(which needs it\)[^\n]*\(\$ORG\)\n/);
+    expect((await run(["launcher", "--help"])).stdout).toMatch(
+      /--org string +job-source graphql \(which needs it\)[^\n]*\(\$ORG\)\n/,
+    );
   });
 
   test("render and lint say that other commands' flags are refused", async () => {

@@ -166,9 +166,7 @@ seccompProfile:
 {{- if hasKey $config "buildkite-token" -}}
 {{- fail "config.buildkite-token would put the GraphQL token in a ConfigMap: set graphqlToken (or agentStackSecret) instead" -}}
 {{- end -}}
-{{- if and (not .Values.agentStackSecret) (not (index $config "org")) -}}
-{{- fail "config.org must be set: the slug of your Buildkite organization (or give ORG in agentStackSecret)" -}}
-{{- end -}}
+{{- include "ask.jobSourceRules" . -}}
 {{- include "ask.crossKeyRules" (list . $config) -}}
 {{- $_ := set $config "namespace" .Release.Namespace -}}
 {{- $_ := set $config "agent-token-secret" (include "ask.agentTokenSecret" .) -}}
@@ -176,6 +174,42 @@ seccompProfile:
 {{- $_ := set $config "id" (include "ask.fullname" .) -}}
 {{- end -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+{{/*
+The job source the launcher will use, as it decides at start (job-source; empty: graphql when
+BUILDKITE_TOKEN is set, otherwise stacks): "stacks", "graphql", or "" when that depends on what the
+chart cannot see (the keys of agentStackSecret, or a BUILDKITE_TOKEN or JOB_SOURCE in controllerEnv).
+*/}}
+{{- define "ask.jobSource" -}}
+{{- $source := index (.Values.config | default dict) "job-source" | default "" -}}
+{{- $envNames := list -}}
+{{- range .Values.controllerEnv -}}{{- $envNames = append $envNames .name -}}{{- end -}}
+{{- if $source -}}{{ $source }}
+{{- else if .Values.graphqlToken -}}graphql
+{{- else if or .Values.agentStackSecret (has "BUILDKITE_TOKEN" $envNames) (has "JOB_SOURCE" $envNames) -}}
+{{- else -}}stacks
+{{- end -}}
+{{- end -}}
+
+{{/*
+What the job source needs beyond the agent token: the GraphQL API needs an API token and an
+organization. The Stacks API needs nothing more, so graphqlToken and config.org are optional.
+*/}}
+{{- define "ask.jobSourceRules" -}}
+{{- $config := .Values.config | default dict -}}
+{{- $envNames := list -}}
+{{- range .Values.controllerEnv -}}{{- $envNames = append $envNames .name -}}{{- end -}}
+{{- if eq (include "ask.jobSource" .) "graphql" -}}
+{{- $why := "graphqlToken is set" -}}
+{{- if index $config "job-source" -}}{{- $why = "config.job-source is graphql" -}}{{- end -}}
+{{- if and (not .Values.graphqlToken) (not .Values.agentStackSecret) (not (has "BUILDKITE_TOKEN" $envNames)) -}}
+{{- fail (printf "%s, so the launcher uses the GraphQL API, which needs graphqlToken (a Buildkite API token with GraphQL scope) or agentStackSecret with BUILDKITE_TOKEN; or leave config.job-source empty to use the Stacks API with the agent token alone" $why) -}}
+{{- end -}}
+{{- if and (not (index $config "org")) (not .Values.agentStackSecret) (not (has "ORG" $envNames)) -}}
+{{- fail (printf "%s, so the launcher uses the GraphQL API, which needs config.org (the slug of your Buildkite organization, or ORG in agentStackSecret); or leave graphqlToken unset and config.job-source empty to use the Stacks API with the agent token alone" $why) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -219,8 +253,7 @@ launcher when its environment can set TAGS or QUEUE (agentStackSecret, controlle
 {{- $envNames := list -}}
 {{- range $root.Values.controllerEnv -}}{{- $envNames = append $envNames .name -}}{{- end -}}
 {{- $fromEnv := or $root.Values.agentStackSecret (has "TAGS" $envNames) (has "QUEUE" $envNames) -}}
-{{- $source := index $config "job-source" | default "" -}}
-{{- $graphql := or (eq $source "graphql") (and (eq $source "") $root.Values.graphqlToken) -}}
+{{- $graphql := eq (include "ask.jobSource" $root) "graphql" -}}
 {{- if and $graphql (not $queueTagged) (not (index $config "queue")) (not $fromEnv) -}}
 {{- fail "config.tags has no queue=<name> tag and config.queue is empty: the launcher needs a queue to poll" -}}
 {{- end -}}
