@@ -4,7 +4,8 @@
  * Never part of `npm test`: the figures are ratios and sizes to read, not assertions.
  *
  * Parts, in order: admission (the pure core per admission), startup, certs, webhook-memory, webhook
- * (throughput under load), launcher (1,000, 2,000 and 10,000 Jobs), image (size estimate).
+ * (throughput under load), launcher (1,000, 2,000 and 10,000 Jobs, with each job source), image (size
+ * estimate).
  */
 import { admissionBench } from "./admission.ts";
 import { certsBench } from "./certs.ts";

@@ -1,24 +1,27 @@
 /**
- * The launcher at scale: N scheduled jobs in the fake Buildkite, the real launcher as `agent-stack-k8s
+ * The launcher at scale, with each job source side by side (the GraphQL API; the Stacks API with the
+ * agent token alone): N scheduled jobs in the fake Buildkite, the real launcher as `agent-stack-k8s
  * launcher` in a child process (no extra Node flags: what the CLI sets itself is what is measured), the
  * fake Kubernetes API and the real webhook in this process, all on loopback. As each Job appears, the
  * fake's Job controller starts it, its pod runs (as the kubelet would report it) and its agent takes the
  * job (RUNNING in the fake Buildkite, so later polls no longer return it), so the launcher creates the
  * Jobs *and* tracks them and their pods. Reported per N (1,000, 2,000 and 10,000 by default;
- * `LAUNCHER_BENCH_JOBS=1000,2000`):
+ * `LAUNCHER_BENCH_JOBS=1000,2000`) and per job source (both by default; `LAUNCHER_BENCH_SOURCES=stacks`):
  *
  * - the time until N Jobs exist, and the scheduled-to-created latency (each job's `scheduledAt` to the
  *   launcher's `created Job` log line);
  * - the launcher's peak resident set (VmHWM) once every Job exists and every pod runs, plus 10 s of
  *   tracking them, and its resident set (VmRSS) at that point: what it keeps.
  *
- * Baselines in the same run: bare Node idle; the launcher idle (synced, polling, no jobs); and, for the
- * first N, the same N skeleton Jobs created from this process with the Kubernetes client, 25 at a time,
- * with no Buildkite and no launcher (the floor set by the API server and the webhook).
+ * Baselines in the same run: bare Node idle; the launcher idle (synced, polling, no jobs) with each
+ * source; and the same 1,000 skeleton Jobs created from this process with the Kubernetes client, 25 at
+ * a time, with no Buildkite and no launcher (the floor set by the API server and the webhook).
  *
  * Settings that let N jobs through at once (the defaults are upstream's, for a busy shared cluster):
- * `max-in-flight: 0`, `graphql-results-limit: 500` with `pagination-depth-limit` N / 500 (all in one
- * poll), `job-creation-concurrency: 25`, and the client rate limit raised to 1,000/s.
+ * `max-in-flight: 0`, all of them in one poll (GraphQL: `graphql-results-limit: 500` with
+ * `pagination-depth-limit` N / 500; Stacks API: pages of 1,000, `pagination-depth-limit` N / 1,000),
+ * `job-creation-concurrency: 25`, and the client rate limit raised to 1,000/s. The jobs are in the agent
+ * token's cluster, which both sources poll.
  *
  * `LAUNCHER_BENCH_NODE_FLAGS` passes Node flags to the launcher runs, to profile them
  * (`--cpu-prof --cpu-prof-dir=DIR`, `--heapsnapshot-signal=SIGUSR2`).
@@ -27,7 +30,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { BatchV1Api, type V1Job } from "@kubernetes/client-node";
 import { buildSkeleton } from "../src/admission/skeleton.ts";
 import type { BuildkiteJob } from "../src/buildkite/job.ts";
-import { type FakeBuildkite, startFakeBuildkite } from "../test/fakes/buildkite/fake-buildkite.ts";
+import {
+  FAKE_AGENT_TOKEN_CLUSTER,
+  type FakeBuildkite,
+  startFakeBuildkite,
+} from "../test/fakes/buildkite/fake-buildkite.ts";
 import { type FakeKubernetes, startFakeKubernetes } from "../test/fakes/kubernetes-api.ts";
 import { testConfig } from "../test/support/fixtures.ts";
 import { stackWebhookConfiguration } from "../test/support/webhook-configuration.ts";
@@ -44,6 +51,11 @@ import {
 } from "./support/processes.ts";
 
 const COUNTS = (process.env.LAUNCHER_BENCH_JOBS ?? "1000,2000,10000").split(",").map(Number);
+const SOURCES = ["graphql", "stacks"] as const;
+type Source = (typeof SOURCES)[number];
+const ASKED_SOURCES = (process.env.LAUNCHER_BENCH_SOURCES ?? SOURCES.join(","))
+  .split(",")
+  .filter((name): name is Source => (SOURCES as readonly string[]).includes(name));
 const NAMESPACE = "buildkite";
 const TRACK_SECONDS = 10;
 /** The direct creates of the baseline, compared with the launcher's run of as many jobs. */
@@ -59,6 +71,12 @@ interface Fakes {
 async function startFakes(webhook: TestServer): Promise<Fakes> {
   const kubernetes = await startFakeKubernetes({ watchHistory: 200_000 });
   const buildkite = await startFakeBuildkite();
+  kubernetes.put({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "buildkite-agent-token", namespace: NAMESPACE },
+    data: { BUILDKITE_AGENT_TOKEN: Buffer.from(buildkite.agentToken).toString("base64") },
+  });
   kubernetes.put(
     stackWebhookConfiguration(
       { url: `https://127.0.0.1:${webhook.port}/mutate` },
@@ -113,20 +131,31 @@ function runJobsAsCreated(fakes: Fakes): { started: () => number; stop: () => vo
   return { started: () => started.size, stop: () => controller.abort() };
 }
 
-function launcherConfig(fakes: Fakes, jobs: number): string {
+/** Every job in one poll, with each source's page size. */
+function sourceConfig(source: Source, fakes: Fakes, jobs: number): string[] {
+  const pages = (size: number) =>
+    `pagination-depth-limit: ${Math.min(20, Math.max(1, Math.ceil(jobs / size)))}`;
+  return source === "graphql"
+    ? [
+        `org: ${fakes.buildkite.org}`,
+        `graphql-endpoint: ${fakes.buildkite.graphqlUrl}`,
+        "graphql-results-limit: 500",
+        pages(500),
+      ]
+    : ["pagination-page-size: 1000", pages(1000)];
+}
+
+function launcherConfig(source: Source, fakes: Fakes, jobs: number): string {
   const directory = scratchDirectory("launcher");
   writeFile(directory, "kubeconfig", fakes.kubernetes.kubeConfig().exportConfig());
   return writeFile(
     directory,
     "launcher.yaml",
     [
-      `org: ${fakes.buildkite.org}`,
-      `graphql-endpoint: ${fakes.buildkite.graphqlUrl}`,
+      ...sourceConfig(source, fakes, jobs),
       `namespace: ${NAMESPACE}`,
       "poll-interval: 1s",
       "max-in-flight: 0",
-      "graphql-results-limit: 500",
-      `pagination-depth-limit: ${Math.min(20, Math.max(1, Math.ceil(jobs / 500)))}`,
       "job-creation-concurrency: 25",
       "k8s-client-rate-limiter-qps: 1000",
       "k8s-client-rate-limiter-burst: 1000",
@@ -144,8 +173,8 @@ interface RunningLauncher {
   stop(): Promise<void>;
 }
 
-async function startLauncher(fakes: Fakes, jobs: number): Promise<RunningLauncher> {
-  const configFile = launcherConfig(fakes, jobs);
+async function startLauncher(source: Source, fakes: Fakes, jobs: number): Promise<RunningLauncher> {
+  const configFile = launcherConfig(source, fakes, jobs);
   const port = await freePort();
   let output = "";
   // LAUNCHER_BENCH_NODE_FLAGS: Node flags for the launcher runs, to profile them.
@@ -155,7 +184,7 @@ async function startLauncher(fakes: Fakes, jobs: number): Promise<RunningLaunche
     env: {
       ...process.env,
       KUBECONFIG: configFile.replace(/launcher\.yaml$/, "kubeconfig"),
-      BUILDKITE_TOKEN: fakes.buildkite.apiToken,
+      ...(source === "graphql" ? { BUILDKITE_TOKEN: fakes.buildkite.apiToken } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -209,9 +238,9 @@ async function readyz(port: number): Promise<boolean> {
 }
 
 /** The launcher synced and polling with nothing to do: its resident set, MB. */
-async function idleLauncher(webhook: TestServer): Promise<number> {
+async function idleLauncher(webhook: TestServer, source: Source): Promise<number> {
   const fakes = await startFakes(webhook);
-  const launcher = await startLauncher(fakes, 0);
+  const launcher = await startLauncher(source, fakes, 0);
   try {
     await until(launcher, "/readyz", () => readyz(launcher.port), 60_000);
     await sleep(3_000);
@@ -262,6 +291,7 @@ async function heapOf(port: number): Promise<string> {
 }
 
 interface LauncherRun {
+  readonly source: Source;
   readonly heap: string;
   readonly jobs: number;
   readonly seconds: number;
@@ -270,16 +300,20 @@ interface LauncherRun {
   readonly keptMb: number;
 }
 
-async function launcherRun(webhook: TestServer, jobs: number): Promise<LauncherRun> {
+async function launcherRun(webhook: TestServer, source: Source, jobs: number): Promise<LauncherRun> {
   const fakes = await startFakes(webhook);
   const scheduledAt = new Map<string, number>();
   const batch = new Date().toISOString();
   for (let i = 0; i < jobs; i++) {
-    const job = fakes.buildkite.addJob({ command: `echo ${i}`, scheduledAt: batch });
+    const job = fakes.buildkite.addJob({
+      command: `echo ${i}`,
+      scheduledAt: batch,
+      cluster: FAKE_AGENT_TOKEN_CLUSTER,
+    });
     scheduledAt.set(job.uuid, Date.parse(batch));
   }
   const runner = runJobsAsCreated(fakes);
-  const launcher = await startLauncher(fakes, jobs);
+  const launcher = await startLauncher(source, fakes, jobs);
   const started = performance.now();
   try {
     const timeout = 120_000 + jobs * 30;
@@ -296,7 +330,7 @@ async function launcherRun(webhook: TestServer, jobs: number): Promise<LauncherR
       .map((line) => (Date.parse(line.time) - (scheduledAt.get(line.jobUuid) ?? Number.NaN)) / 1000)
       .filter(Number.isFinite)
       .sort((a, b) => a - b);
-    return { jobs, seconds, latencies, peakMb, keptMb: rssMb, heap };
+    return { source, jobs, seconds, latencies, peakMb, keptMb: rssMb, heap };
   } finally {
     runner.stop();
     await launcher.stop();
@@ -312,30 +346,34 @@ export async function launcherBench(write: (text: string) => void): Promise<void
   const webhook = await startTestServer({ config: testConfig({ namespace: NAMESPACE }) });
   try {
     const bare = await bareNodeIdleRss();
-    const idle = await idleLauncher(webhook);
+    const idle = new Map<Source, number>();
+    for (const source of ASKED_SOURCES) idle.set(source, await idleLauncher(webhook, source));
     const floor = await directCreates(webhook, BASELINE_JOBS);
+    const idleText = ASKED_SOURCES.map((source) => `${source} ${formatMb(idle.get(source) ?? 0)}`).join(", ");
     write(
-      `launcher: N scheduled jobs → N Jobs through the real webhook, each Job started and its pod running (${process.version}, fakes on loopback)\n` +
-        `  bare node, idle: ${formatMb(bare.rssMb)}; the launcher synced and polling, no jobs: ${formatMb(idle)}\n` +
+      `launcher: N scheduled jobs → N Jobs through the real webhook, each Job started and its pod running, per job source (${process.version}, fakes on loopback)\n` +
+        `  bare node, idle: ${formatMb(bare.rssMb)}; the launcher synced and polling, no jobs: ${idleText}\n` +
         `  baseline: ${BASELINE_JOBS} skeleton Jobs created directly, 25 at a time: ${floor.toFixed(2)} s\n`,
     );
     for (const count of COUNTS) {
-      const run = await launcherRun(webhook, count);
-      const p50 = percentile(run.latencies, 50);
-      const p99 = percentile(run.latencies, 99);
-      const ratio = count === BASELINE_JOBS ? ` (${(run.seconds / floor).toFixed(2)}× the baseline)` : "";
-      write(
-        `  ${count.toLocaleString("en").padStart(6)} Jobs in ${run.seconds.toFixed(2).padStart(6)} s${ratio}; scheduled-to-created p50 ${p50.toFixed(2)} s, p99 ${p99.toFixed(2)} s; ` +
-          `peak RSS ${formatMb(run.peakMb)}, ${formatMb(run.keptMb)} after ${TRACK_SECONDS} s of tracking (${run.heap})\n`,
-      );
-      const goal = GOALS_MB[count];
-      record({
-        row: `launcher peak RSS, ${count.toLocaleString("en")} Jobs (+ their Pods)`,
-        value: `${formatMb(run.peakMb)} (then ${formatMb(run.keptMb)})`,
-        baseline: `bare node ${formatMb(bare.rssMb)}, idle launcher ${formatMb(idle)}`,
-        goal: goal === undefined ? "" : `≤ ${goal} MB`,
-        ...(goal === undefined ? {} : { met: run.peakMb <= goal }),
-      });
+      for (const source of ASKED_SOURCES) {
+        const run = await launcherRun(webhook, source, count);
+        const p50 = percentile(run.latencies, 50);
+        const p99 = percentile(run.latencies, 99);
+        const ratio = count === BASELINE_JOBS ? ` (${(run.seconds / floor).toFixed(2)}× the baseline)` : "";
+        write(
+          `  ${count.toLocaleString("en").padStart(6)} Jobs, ${source.padEnd(7)} in ${run.seconds.toFixed(2).padStart(6)} s${ratio}; scheduled-to-created p50 ${p50.toFixed(2)} s, p99 ${p99.toFixed(2)} s; ` +
+            `peak RSS ${formatMb(run.peakMb)}, ${formatMb(run.keptMb)} after ${TRACK_SECONDS} s of tracking (${run.heap})\n`,
+        );
+        const goal = GOALS_MB[count];
+        record({
+          row: `launcher peak RSS, ${count.toLocaleString("en")} Jobs (+ their Pods), ${source}`,
+          value: `${formatMb(run.peakMb)} (then ${formatMb(run.keptMb)})`,
+          baseline: `bare node ${formatMb(bare.rssMb)}, idle launcher ${formatMb(idle.get(source) ?? 0)}`,
+          goal: goal === undefined ? "" : `≤ ${goal} MB`,
+          ...(goal === undefined ? {} : { met: run.peakMb <= goal }),
+        });
+      }
     }
     write("\n");
   } finally {

@@ -16,7 +16,11 @@ import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job } from "@kubernetes/clien
 import { GenericContainer, getContainerRuntimeClient } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { type FakeBuildkite, startFakeBuildkite } from "../fakes/buildkite/fake-buildkite.ts";
+import {
+  FAKE_AGENT_TOKEN_CLUSTER,
+  type FakeBuildkite,
+  startFakeBuildkite,
+} from "../fakes/buildkite/fake-buildkite.ts";
 import { findHelm, runHelm } from "../support/helm.ts";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
@@ -111,11 +115,9 @@ describe.skipIf(missing !== undefined)(`on a kind cluster${missing ? ` (skipped:
     const values = {
       image: IMAGE,
       imagePullPolicy: "Never",
-      agentToken: fake.registrationToken,
-      graphqlToken: fake.apiToken,
+      // The default install: the agent token alone (the Stacks API).
+      agentToken: fake.agentToken,
       config: {
-        org: fake.org,
-        "graphql-endpoint": fake.graphqlUrl,
         "agent-config": { endpoint: fake.agentUrl },
         tags: ["queue=kubernetes"],
       },
@@ -167,7 +169,10 @@ describe.skipIf(missing !== undefined)(`on a kind cluster${missing ? ` (skipped:
   it(
     "turns a scheduled Buildkite job into an expanded Job and a Pod",
     async () => {
-      const scheduled = (buildkite as FakeBuildkite).addJob({ command: "echo hello from e2e" });
+      const scheduled = (buildkite as FakeBuildkite).addJob({
+        command: "echo hello from e2e",
+        cluster: FAKE_AGENT_TOKEN_CLUSTER,
+      });
       const job = await eventually("the launcher's Job", 3 * MINUTE, async () => {
         const list = await batch.listNamespacedJob({
           namespace: NAMESPACE,
