@@ -221,7 +221,7 @@ export const CONFIG_KEY_ROWS: readonly ConfigKeyRow[] = [
     "v0.26.0": { default: "" },
     HEAD: "removed",
     here: same(
-      "`BUILDKITE_TOKEN` in the environment, as the chart's Secret gives it; the GraphQL job source needs it",
+      "`BUILDKITE_TOKEN` in the environment, as the chart's Secret gives it; when set, the launcher uses the GraphQL job source, which needs it",
     ),
     chart: {
       kind: "refused",
@@ -234,7 +234,7 @@ export const CONFIG_KEY_ROWS: readonly ConfigKeyRow[] = [
     key: "org",
     "v0.26.0": { default: "" },
     HEAD: "removed",
-    here: same("the GraphQL job source needs it"),
+    here: same("the GraphQL job source needs it; the Stacks API does not"),
   },
   {
     key: "image",
@@ -248,7 +248,9 @@ export const CONFIG_KEY_ROWS: readonly ConfigKeyRow[] = [
   {
     key: "tags",
     ...both(["queue=kubernetes"]),
-    here: same("the GraphQL job source needs a `queue` tag, or `queue`"),
+    here: same(
+      "the GraphQL job source needs a `queue` tag, or `queue`; the Stacks API polls that queue, or the cluster's default queue without one",
+    ),
   },
   {
     key: "namespace",
@@ -283,7 +285,9 @@ export const CONFIG_KEY_ROWS: readonly ConfigKeyRow[] = [
     key: "cluster-uuid",
     "v0.26.0": { default: "" },
     HEAD: "removed",
-    here: same("coming from HEAD, set it to your cluster's UUID: empty polls the unclustered queue"),
+    here: same(
+      "the GraphQL job source's cluster; empty: the agent token's cluster, as HEAD, or the unclustered queue for an unclustered token",
+    ),
   },
   {
     key: "profiler-address",
@@ -357,7 +361,9 @@ export const CONFIG_KEY_ROWS: readonly ConfigKeyRow[] = [
   {
     key: "queue",
     HEAD: { default: "", note: "else the `queue` tag, else `_default`" },
-    here: same("else the `queue` tag; the GraphQL job source has no `_default`"),
+    here: same(
+      "else the `queue` tag, else (Stacks API) `_default`; the GraphQL job source needs a queue",
+    ),
   },
   { key: "http-timeout", HEAD: { default: "60s" }, here: SAME },
   { key: "pagination-page-size", HEAD: { default: 1000 }, here: same("read by the Stacks API job source") },
@@ -404,14 +410,18 @@ export const VALUES_ROWS: readonly ValuesRow[] = [
     "v0.26.0": { default: "" },
     HEAD: { default: "" },
     sample: "agent-token",
-    here: same("stored in `<fullname>-secrets` as `BUILDKITE_AGENT_TOKEN`"),
+    here: same(
+      "stored in `<fullname>-secrets` as `BUILDKITE_AGENT_TOKEN`; all a default install needs (the Stacks API, which wants a cluster's agent token)",
+    ),
   },
   {
     path: "graphqlToken",
     "v0.26.0": { default: "" },
     HEAD: { default: "", note: "deprecated, optional" },
     sample: "bkua_graphql-token",
-    here: same("required, as at v0.26.0: the launcher finds jobs with the GraphQL API ([tokens](#tokens))"),
+    here: same(
+      "optional, as at HEAD; when set, the launcher finds jobs with the GraphQL API, as v0.26.0, and needs `config.org` too ([tokens](#tokens))",
+    ),
   },
   {
     path: "agentStackSecret",
@@ -420,7 +430,7 @@ export const VALUES_ROWS: readonly ValuesRow[] = [
     // Empty, as next to the two tokens it must be; the chart's tests install with a Secret of one's own.
     sample: "",
     here: same(
-      "the same Secret format: `BUILDKITE_AGENT_TOKEN`, `BUILDKITE_TOKEN`, any other key an env var",
+      "the same Secret format: `BUILDKITE_AGENT_TOKEN`, `BUILDKITE_TOKEN` (for the GraphQL API), any other key an env var",
     ),
   },
   {

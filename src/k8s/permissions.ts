@@ -83,7 +83,7 @@ export function stackPermissions(component: StackComponent, names: PermissionNam
           resource: "secrets",
           name: names.agentTokenSecret,
           namespaced: true,
-          why: "the agent token, to fail Buildkite jobs",
+          why: "the agent token, to poll the Stacks API and to fail Buildkite jobs",
         },
       ];
     case "webhook":
