@@ -7,6 +7,7 @@
 import { exponentialDelay, spread } from "../runtime/backoff.ts";
 import { distinctErrorLog } from "../runtime/distinct-error-log.ts";
 import type { Logger } from "../runtime/logger.ts";
+import type { BuildkiteJob } from "../src/buildkite/job.ts";
 import type { LauncherMetrics } from "./metrics.ts";
 import type { ScheduledJob, SchedulerClock } from "./scheduler.ts";
 import { matchesTags } from "./tag-filter.ts";
@@ -64,12 +65,27 @@ async function pollOnce(options: MonitorOptions, signal: AbortSignal): Promise<v
   const started = clock.now();
   metrics.queries.inc();
   const stopTimer = metrics.queryDuration.startTimer();
-  const jobs = await options.source.scheduledJobs(signal).finally(stopTimer);
+  // What is ready before the poll ends is offered at once; the whole poll's list then replaces it.
+  const early = (jobs: readonly BuildkiteJob[]) => options.offer(eligible(options, jobs, started, false));
+  const jobs = await options.source.scheduledJobs(signal, early).finally(stopTimer);
   metrics.jobsReturned.inc(jobs.length);
-  const eligible: ScheduledJob[] = [];
+  const taken = eligible(options, jobs, started, true);
+  metrics.jobsHandled.inc(taken.length);
+  options.offer(taken);
+}
+
+/** The jobs this launcher may take (every rule one of its tags), as the scheduler wants them. */
+function eligible(
+  options: MonitorOptions,
+  jobs: readonly BuildkiteJob[],
+  seenAt: number,
+  count: boolean,
+): ScheduledJob[] {
+  const taken: ScheduledJob[] = [];
   for (const job of jobs) {
     if (!matchesTags(job.agentQueryRules, options.tags)) {
-      metrics.jobsFiltered.inc();
+      if (!count) continue;
+      options.metrics.jobsFiltered.inc();
       options.logger.debug(
         { jobUuid: job.uuid, rules: job.agentQueryRules },
         "skipping job: its rules are not all tags of this launcher",
@@ -77,12 +93,9 @@ async function pollOnce(options: MonitorOptions, signal: AbortSignal): Promise<v
       continue;
     }
     const scheduledAt = options.scheduledAt?.(job.uuid);
-    eligible.push(
-      scheduledAt === undefined ? { job, seenAt: started } : { job, seenAt: started, scheduledAt },
-    );
+    taken.push(scheduledAt === undefined ? { job, seenAt } : { job, seenAt, scheduledAt });
   }
-  metrics.jobsHandled.inc(eligible.length);
-  options.offer(eligible);
+  return taken;
 }
 
 function jittered(intervalMs: number, clock: SchedulerClock): number {

@@ -39,8 +39,12 @@ export type JobState = (typeof JOB_STATES)[number];
  * agent-token Stacks API of upstream HEAD (`StacksJobSource`, which reserves the jobs it returns).
  */
 export interface JobSource {
-  /** One poll: the scheduled command jobs of the queue, every page up to the depth limit. */
-  scheduledJobs(signal: AbortSignal): Promise<BuildkiteJob[]>;
+  /**
+   * One poll: the scheduled command jobs of the queue, every page up to the depth limit. A source that
+   * fetches each job's details may call `early` with the jobs ready so far, before the poll ends, so the
+   * first Jobs need not wait for the last job's details.
+   */
+  scheduledJobs(signal: AbortSignal, early?: (jobs: BuildkiteJob[]) => void): Promise<BuildkiteJob[]>;
   /** A job's state; `undefined` when Buildkite has no command job of that uuid. */
   jobState(uuid: string, signal: AbortSignal): Promise<JobState | undefined>;
   /**

@@ -361,9 +361,7 @@ export const CONFIG_KEY_ROWS: readonly ConfigKeyRow[] = [
   {
     key: "queue",
     HEAD: { default: "", note: "else the `queue` tag, else `_default`" },
-    here: same(
-      "else the `queue` tag, else (Stacks API) `_default`; the GraphQL job source needs a queue",
-    ),
+    here: same("else the `queue` tag, else (Stacks API) `_default`; the GraphQL job source needs a queue"),
   },
   { key: "http-timeout", HEAD: { default: "60s" }, here: SAME },
   { key: "pagination-page-size", HEAD: { default: 1000 }, here: same("read by the Stacks API job source") },

@@ -52,6 +52,8 @@ export const JOB_DETAILS_RETRY: RetryPolicy = {
 const SERVER_RESERVATION_EXPIRY_SECONDS = 900;
 /** A held job is let go this long before its reservation ends, so it is not created on a lapsed one. */
 const HOLD_MARGIN_MS = 5_000;
+/** How often, at most, the jobs ready so far are handed on while details are fetched. */
+const EARLY_INTERVAL_MS = 100;
 /** `get-states` requests in flight at once. */
 const STATES_CONCURRENCY = 4;
 const NANOSECONDS_PER_MS = 1_000_000;
@@ -124,8 +126,12 @@ export class StacksJobSource implements JobSource {
     this.#reserveErrors = distinctErrorLog(options.logger, "reserving scheduled jobs");
   }
 
-  /** One poll: the jobs reserved for this launcher, with their details, highest priority first. */
-  async scheduledJobs(signal: AbortSignal): Promise<BuildkiteJob[]> {
+  /**
+   * One poll: the jobs reserved for this launcher, with their details, highest priority first. While
+   * details are fetched, `early` gets the jobs ready so far (every 100 ms at most), so Jobs are created
+   * while the last details are still on their way.
+   */
+  async scheduledJobs(signal: AbortSignal, early?: (jobs: BuildkiteJob[]) => void): Promise<BuildkiteJob[]> {
     this.#poll += 1;
     const wait = this.#notBefore - this.#clock.now();
     if (wait > 0) await this.#clock.sleep(wait, signal);
@@ -141,7 +147,7 @@ export class StacksJobSource implements JobSource {
       const left = await this.#reserve(this.#candidates(listing.jobs), signal);
       this.#moveCursor(listing, left);
     }
-    await this.#fetchDetails(signal);
+    await this.#fetchDetails(signal, early);
     return this.#ready();
   }
 
@@ -356,16 +362,24 @@ export class StacksJobSource implements JobSource {
     this.#cursor = { after: listing.endCursor, since: this.#cursor?.since ?? this.#clock.now() };
   }
 
-  async #fetchDetails(signal: AbortSignal): Promise<void> {
+  async #fetchDetails(signal: AbortSignal, early?: (jobs: BuildkiteJob[]) => void): Promise<void> {
     const pending = [...this.#held.values()].filter((held) => held.job === undefined);
     const concurrency = Math.max(
       1,
       this.#options.detailsConcurrency ?? this.#options.config.jobCreationConcurrency,
     );
     let next = 0;
+    let reported = Number.NEGATIVE_INFINITY;
+    const report = () => {
+      const now = this.#clock.now();
+      if (early === undefined || next >= pending.length || now - reported < EARLY_INTERVAL_MS) return;
+      reported = now;
+      early(this.#ready());
+    };
     const worker = async () => {
       while (next < pending.length && !signal.aborted) {
         await this.#fetchOne(pending[next++] as Held, signal);
+        report();
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));

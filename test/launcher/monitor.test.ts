@@ -129,3 +129,39 @@ test("the queue key replaces the queue tag", () => {
     ["os", "linux"],
   ]);
 });
+
+test("jobs a source hands on early are offered at once; the poll's whole list replaces them", async () => {
+  const first = testJob({
+    uuid: "0000000c-0000-4000-8000-000000000000",
+    agentQueryRules: ["queue=kubernetes"],
+  });
+  const second = testJob({
+    uuid: "0000000d-0000-4000-8000-000000000000",
+    agentQueryRules: ["queue=kubernetes"],
+  });
+  const other = testJob({ uuid: "0000000e-0000-4000-8000-000000000000", agentQueryRules: ["queue=other"] });
+  const offered: string[][] = [];
+  const controller = new AbortController();
+  const source: JobSource = {
+    async scheduledJobs(_signal, early) {
+      early?.([first, other]);
+      controller.abort(new Error("done"));
+      return [first, second, other];
+    },
+    jobState: async () => undefined,
+  };
+  await runMonitor(
+    {
+      source,
+      offer: (jobs) => offered.push(jobs.map((entry) => entry.job.uuid)),
+      tags: controllerTags({ tags: ["queue=kubernetes"], queue: "" }),
+      intervalMs: 1_000,
+      isFatal: () => false,
+      logger: createLogger({ name: "monitor", config: { logLevel: "info", logFormat: "json" } }),
+      metrics: createLauncherMetrics(new Registry(), () => 0, 0),
+      clock: recordingClock(),
+    },
+    controller.signal,
+  );
+  expect(offered).toEqual([[first.uuid], [first.uuid, second.uuid]]);
+});

@@ -94,6 +94,16 @@ async function uuids(stacks: StacksJobSource): Promise<string[]> {
 }
 
 describe("a poll", () => {
+  test("while details are fetched, the jobs ready so far are handed on early; the poll's list has them all", async () => {
+    const jobs = Array.from({ length: 6 }, () => job());
+    const stacks = await source({}, { detailsConcurrency: 1 });
+    const early: string[][] = [];
+    const all = await stacks.scheduledJobs(signal, (ready) => early.push(ready.map((found) => found.uuid)));
+    // The test's clock does not move: one early hand-on, right after the first job's details came.
+    expect(early).toEqual([[jobs[0]?.uuid]]);
+    expect(all.map((found) => found.uuid)).toEqual(jobs.map((found) => found.uuid));
+  });
+
   test("lists, reserves and fetches details: the jobs come out exactly as the GraphQL source gives them", async () => {
     const plugins = JSON.stringify([
       { "github.com/buildkite-plugins/kubernetes-buildkite-plugin": { podSpec: {} } },
