@@ -10,6 +10,9 @@
  *
  * - the time until N Jobs exist, and the scheduled-to-created latency (each job's `scheduledAt` to the
  *   launcher's `created Job` log line);
+ * - the launcher's CPU time until then (its /metrics): its own share of the work, apart from the fakes'
+ *   and the webhook's, which share this process (the Stacks API asks Buildkite for each job's details,
+ *   so its fake does more here);
  * - the launcher's peak resident set (VmHWM) once every Job exists and every pod runs, plus 10 s of
  *   tracking them, and its resident set (VmRSS) at that point: what it keeps.
  *
@@ -282,12 +285,16 @@ async function directCreates(webhook: TestServer, count: number): Promise<number
   }
 }
 
+/** A value of the launcher's own /metrics. */
+async function metricOf(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1]);
+}
+
 /** The V8 heap, as the launcher's own /metrics reports it: where the resident set goes. */
 async function heapOf(port: number): Promise<string> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1]);
-  const mb = (name: string) => (value(name) / 1024 / 1024).toFixed(0);
-  return `heap ${mb("nodejs_heap_size_used_bytes")} of ${mb("nodejs_heap_size_total_bytes")} MB, external ${mb("nodejs_external_memory_bytes")} MB`;
+  const mb = async (name: string) => ((await metricOf(port, name)) / 1024 / 1024).toFixed(0);
+  return `heap ${await mb("nodejs_heap_size_used_bytes")} of ${await mb("nodejs_heap_size_total_bytes")} MB, external ${await mb("nodejs_external_memory_bytes")} MB`;
 }
 
 interface LauncherRun {
@@ -298,6 +305,8 @@ interface LauncherRun {
   readonly latencies: readonly number[];
   readonly peakMb: number;
   readonly keptMb: number;
+  /** The launcher's CPU time (user and system) until every Job ran: its own share of the work. */
+  readonly cpuSeconds: number;
 }
 
 async function launcherRun(webhook: TestServer, source: Source, jobs: number): Promise<LauncherRun> {
@@ -319,6 +328,7 @@ async function launcherRun(webhook: TestServer, source: Source, jobs: number): P
     const timeout = 120_000 + jobs * 30;
     await until(launcher, `${jobs} Jobs, each running its pod`, () => runner.started() >= jobs, timeout);
     const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = await metricOf(launcher.port, "process_cpu_seconds_total");
     await sleep(TRACK_SECONDS * 1000);
     const { peakMb, rssMb } = rssOf(launcher.child.pid!);
     const heap = await heapOf(launcher.port);
@@ -330,7 +340,7 @@ async function launcherRun(webhook: TestServer, source: Source, jobs: number): P
       .map((line) => (Date.parse(line.time) - (scheduledAt.get(line.jobUuid) ?? Number.NaN)) / 1000)
       .filter(Number.isFinite)
       .sort((a, b) => a - b);
-    return { source, jobs, seconds, latencies, peakMb, keptMb: rssMb, heap };
+    return { source, jobs, seconds, latencies, peakMb, keptMb: rssMb, heap, cpuSeconds };
   } finally {
     runner.stop();
     await launcher.stop();
@@ -362,7 +372,7 @@ export async function launcherBench(write: (text: string) => void): Promise<void
         const p99 = percentile(run.latencies, 99);
         const ratio = count === BASELINE_JOBS ? ` (${(run.seconds / floor).toFixed(2)}× the baseline)` : "";
         write(
-          `  ${count.toLocaleString("en").padStart(6)} Jobs, ${source.padEnd(7)} in ${run.seconds.toFixed(2).padStart(6)} s${ratio}; scheduled-to-created p50 ${p50.toFixed(2)} s, p99 ${p99.toFixed(2)} s; ` +
+          `  ${count.toLocaleString("en").padStart(6)} Jobs, ${source.padEnd(7)} in ${run.seconds.toFixed(2).padStart(6)} s${ratio}; scheduled-to-created p50 ${p50.toFixed(2)} s, p99 ${p99.toFixed(2)} s; launcher CPU ${run.cpuSeconds.toFixed(2)} s; ` +
             `peak RSS ${formatMb(run.peakMb)}, ${formatMb(run.keptMb)} after ${TRACK_SECONDS} s of tracking (${run.heap})\n`,
         );
         const goal = GOALS_MB[count];

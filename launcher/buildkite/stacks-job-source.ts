@@ -52,8 +52,10 @@ export const JOB_DETAILS_RETRY: RetryPolicy = {
 const SERVER_RESERVATION_EXPIRY_SECONDS = 900;
 /** A held job is let go this long before its reservation ends, so it is not created on a lapsed one. */
 const HOLD_MARGIN_MS = 5_000;
-/** How often, at most, the jobs ready so far are handed on while details are fetched. */
+/** How often, at most, the jobs ready so far are handed on while details are fetched… */
 const EARLY_INTERVAL_MS = 100;
+/** …and, for a long list, this long per job whose details are due (10,000 jobs: every second). */
+const EARLY_INTERVAL_MS_PER_JOB = 0.1;
 /** `get-states` requests in flight at once. */
 const STATES_CONCURRENCY = 4;
 const NANOSECONDS_PER_MS = 1_000_000;
@@ -93,6 +95,8 @@ interface Held {
   readonly listed: StackScheduledJob;
   /** The job's rules, normalised. */
   readonly rules: readonly string[];
+  /** When Buildkite scheduled it (ms since the epoch), if it said. */
+  readonly scheduledAt: number | undefined;
   /** Clock ms after which the job is let go. */
   readonly until: number;
   /** The poll that reserved it. */
@@ -128,8 +132,8 @@ export class StacksJobSource implements JobSource {
 
   /**
    * One poll: the jobs reserved for this launcher, with their details, highest priority first. While
-   * details are fetched, `early` gets the jobs ready so far (every 100 ms at most), so Jobs are created
-   * while the last details are still on their way.
+   * details are fetched, `early` gets the jobs ready so far (every 100 ms at most, less often for a long
+   * list), so Jobs are created while the last details are still on their way.
    */
   async scheduledJobs(signal: AbortSignal, early?: (jobs: BuildkiteJob[]) => void): Promise<BuildkiteJob[]> {
     this.#poll += 1;
@@ -153,8 +157,7 @@ export class StacksJobSource implements JobSource {
 
   /** When Buildkite scheduled a job the source holds (ms since the epoch), if it said. */
   scheduledAt(uuid: string): number | undefined {
-    const at = Date.parse(this.#held.get(uuid)?.listed.scheduledAt ?? "");
-    return Number.isFinite(at) ? at : undefined;
+    return this.#held.get(uuid)?.scheduledAt;
   }
 
   /** The jobs held for this launcher (reserved, not yet seen in the cluster). */
@@ -301,7 +304,14 @@ export class StacksJobSource implements JobSource {
         );
         continue;
       }
-      candidates.push({ listed, rules, until: 0, poll: this.#poll });
+      const scheduledAt = Date.parse(listed.scheduledAt ?? "");
+      candidates.push({
+        listed,
+        rules,
+        scheduledAt: Number.isFinite(scheduledAt) ? scheduledAt : undefined,
+        until: 0,
+        poll: this.#poll,
+      });
     }
     return candidates;
   }
@@ -370,9 +380,11 @@ export class StacksJobSource implements JobSource {
     );
     let next = 0;
     let reported = Number.NEGATIVE_INFINITY;
+    // Handing on costs a sort of everything ready: less often the more there is.
+    const intervalMs = Math.max(EARLY_INTERVAL_MS, pending.length * EARLY_INTERVAL_MS_PER_JOB);
     const report = () => {
       const now = this.#clock.now();
-      if (early === undefined || next >= pending.length || now - reported < EARLY_INTERVAL_MS) return;
+      if (early === undefined || next >= pending.length || now - reported < intervalMs) return;
       reported = now;
       early(this.#ready());
     };
@@ -432,9 +444,7 @@ export class StacksJobSource implements JobSource {
     );
     // Higher priority first; among equals, the longest waiting (the order the scheduler keeps).
     ready.sort(
-      (a, b) =>
-        b.listed.priority - a.listed.priority ||
-        (Date.parse(a.listed.scheduledAt ?? "") || 0) - (Date.parse(b.listed.scheduledAt ?? "") || 0),
+      (a, b) => b.listed.priority - a.listed.priority || (a.scheduledAt ?? 0) - (b.scheduledAt ?? 0),
     );
     return ready.map((held) => held.job);
   }
