@@ -131,8 +131,7 @@ export class Scheduler {
 
   /** Runs the workers until the signal aborts; resolves when the last create under way has ended. */
   async run(signal: AbortSignal): Promise<void> {
-    const workers = Math.max(1, this.#options.config.jobCreationConcurrency);
-    await Promise.all(Array.from({ length: workers }, () => this.#worker(signal)));
+    await this.#work(signal, () => true);
   }
 
   /**
@@ -142,28 +141,7 @@ export class Scheduler {
    * launcher could take them. Resolves with the uuids left.
    */
   async drain(signal: AbortSignal): Promise<string[]> {
-    const worker = async () => {
-      while (!signal.aborted && this.#queue.length > 0) {
-        const next = this.#takeNext();
-        if (next === undefined) {
-          await this.#waitForChange(signal);
-          continue;
-        }
-        const uuid = next.job.uuid;
-        this.#creating.add(uuid);
-        try {
-          await this.#createOne(next, signal);
-        } catch (error) {
-          if (!signal.aborted) throw error;
-          this.#requeue(next);
-        } finally {
-          this.#creating.delete(uuid);
-          this.#notify();
-        }
-      }
-    };
-    const workers = Math.max(1, this.#options.config.jobCreationConcurrency);
-    await Promise.all(Array.from({ length: workers }, worker));
+    await this.#work(signal, () => this.#queue.length > 0);
     return this.#queue.map((entry) => entry.job.uuid);
   }
 
@@ -172,8 +150,14 @@ export class Scheduler {
     return this.#options.cluster.inFlight() + this.#creating.size + this.#createdUnseen.size;
   }
 
-  async #worker(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
+  /** `job-creation-concurrency` workers, while `more()` says so and the signal allows. */
+  async #work(signal: AbortSignal, more: () => boolean): Promise<void> {
+    const workers = Math.max(1, this.#options.config.jobCreationConcurrency);
+    await Promise.all(Array.from({ length: workers }, () => this.#worker(signal, more)));
+  }
+
+  async #worker(signal: AbortSignal, more: () => boolean): Promise<void> {
+    while (!signal.aborted && more()) {
       const next = this.#takeNext();
       if (!next) {
         await this.#waitForChange(signal);

@@ -3,7 +3,7 @@ import { createFailureLedger } from "../../../launcher/kubernetes/failure-ledger
 import { createPodInformer } from "../../../launcher/kubernetes/pod-informer.ts";
 import type { PodSnapshot } from "../../../launcher/kubernetes/pod-snapshot.ts";
 import { createPodWatcher, type PodWatcher } from "../../../launcher/kubernetes/pod-watcher.ts";
-import type { JobNotifier, JobSource } from "../../../launcher/types.ts";
+import type { JobNotifier, JobSource, JobState } from "../../../launcher/types.ts";
 import type { Informer } from "../../../runtime/informer.ts";
 import { containerState } from "../../fakes/kubernetes-kubelet.ts";
 import {
@@ -95,6 +95,39 @@ async function sweep(): Promise<void> {
 
 const jobExists = () => cluster.fake.get("batch/v1", "Job", NS, JOB) !== undefined;
 
+/** Buildkite answers SCHEDULED to the first state query, then an agent takes the job (RUNNING). */
+function agentTakesTheJobAfterTheFirstQuery(): void {
+  source.states.set(UUID, "SCHEDULED");
+  const original = source.jobState.bind(source);
+  let calls = 0;
+  source.jobState = async (uuid: string) => {
+    calls += 1;
+    return calls === 1 ? original(uuid) : "RUNNING";
+  };
+}
+
+/** The job is in `state` on Buildkite when its pod reports an image that can never be pulled. */
+async function invalidImageWhile(state: JobState): Promise<void> {
+  source.set(UUID, state);
+  const pod = cluster.fake.cluster.runJob(NS, JOB, {
+    containers: { "container-0": containerState.invalidImageName("x y") },
+  });
+  await caughtUp(pod.metadata!.name!);
+}
+
+/** An agent runs the job (RUNNING) while one of its pod's containers backs off past the grace period. */
+async function agentRunsWithAnImageBackingOff(): Promise<void> {
+  source.set(UUID, "RUNNING");
+  const pod = cluster.fake.cluster.runJob(NS, JOB, {
+    phase: "Running",
+    containers: { "container-0": containerState.imagePullBackOff(IMAGE), agent: containerState.running() },
+  });
+  await caughtUp(pod.metadata!.name!);
+  clock.advance(GRACE_MS);
+  await sweep();
+  await sweep();
+}
+
 describe("image pull failures", () => {
   test("past the grace period, a scheduled job is failed naming container and image, and its Job deleted", async () => {
     const pod = cluster.fake.cluster.runJob(NS, JOB, {
@@ -158,15 +191,7 @@ describe("image pull failures", () => {
   });
 
   test("when an agent has the job already it is not failed from here: the agent reports", async () => {
-    source.set(UUID, "RUNNING");
-    const pod = cluster.fake.cluster.runJob(NS, JOB, {
-      phase: "Running",
-      containers: { "container-0": containerState.imagePullBackOff(IMAGE), agent: containerState.running() },
-    });
-    await caughtUp(pod.metadata!.name!);
-    clock.advance(GRACE_MS);
-    await sweep();
-    await sweep();
+    await agentRunsWithAnImageBackingOff();
     expect(failer.requests).toEqual([]);
     expect(source.stateQueries).toEqual([UUID]);
     expect(jobExists()).toBe(true);
@@ -174,11 +199,7 @@ describe("image pull failures", () => {
   });
 
   test("a job that is over is left alone", async () => {
-    source.set(UUID, "CANCELED");
-    const pod = cluster.fake.cluster.runJob(NS, JOB, {
-      containers: { "container-0": containerState.invalidImageName("x y") },
-    });
-    await caughtUp(pod.metadata!.name!);
+    await invalidImageWhile("CANCELED");
     expect(failer.requests).toEqual([]);
     expect(jobExists()).toBe(true);
   });
@@ -188,14 +209,7 @@ describe("image pull failures", () => {
     const pod = cluster.fake.cluster.runJob(NS, JOB, {
       containers: { "container-0": containerState.invalidImageName("x y") },
     });
-    // Buildkite answers SCHEDULED to the state query, then an agent takes the job before the acquire.
-    source.states.set(UUID, "SCHEDULED");
-    const original = source.jobState.bind(source);
-    let calls = 0;
-    source.jobState = async (uuid: string) => {
-      calls += 1;
-      return calls === 1 ? original(uuid) : "RUNNING";
-    };
+    agentTakesTheJobAfterTheFirstQuery();
     await caughtUp(pod.metadata!.name!);
     expect(source.cancelled).toEqual([UUID]);
     cluster.fake.cluster.setPodStatus(NS, pod.metadata!.name!, {
@@ -226,15 +240,7 @@ describe("image pull failures with the Stacks API (no cancel; notes on the job's
   });
 
   test("an agent runs the job: upstream's note on its page, once, naming the containers; nothing failed", async () => {
-    source.set(UUID, "RUNNING");
-    const pod = cluster.fake.cluster.runJob(NS, JOB, {
-      phase: "Running",
-      containers: { "container-0": containerState.imagePullBackOff(IMAGE), agent: containerState.running() },
-    });
-    await caughtUp(pod.metadata!.name!);
-    clock.advance(GRACE_MS);
-    await sweep();
-    await sweep();
+    await agentRunsWithAnImageBackingOff();
     expect(failer.requests).toEqual([]);
     expect(notes).toEqual([
       [
@@ -247,24 +253,14 @@ describe("image pull failures with the Stacks API (no cancel; notes on the job's
   });
 
   test("a job being cancelled gets no note", async () => {
-    source.set(UUID, "CANCELING");
-    const pod = cluster.fake.cluster.runJob(NS, JOB, {
-      containers: { "container-0": containerState.invalidImageName("x y") },
-    });
-    await caughtUp(pod.metadata!.name!);
+    await invalidImageWhile("CANCELING");
     expect(notes).toEqual([]);
     expect(failer.requests).toEqual([]);
   });
 
   test("an agent took the job between the state query and the finish: a note instead of a cancel, once", async () => {
     failer.mode = "reject";
-    source.states.set(UUID, "SCHEDULED");
-    const original = source.jobState.bind(source);
-    let calls = 0;
-    source.jobState = async (uuid: string) => {
-      calls += 1;
-      return calls === 1 ? original(uuid) : "RUNNING";
-    };
+    agentTakesTheJobAfterTheFirstQuery();
     const pod = cluster.fake.cluster.runJob(NS, JOB, {
       containers: { "container-0": containerState.invalidImageName("x y") },
     });
