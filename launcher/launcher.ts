@@ -8,8 +8,8 @@
  *
  * Stateless: the cluster's Jobs are the truth about what is in flight, so it can be restarted at any
  * moment and several can run at once. With a source that reserves jobs (the Stacks API), a stopping
- * launcher first creates the Jobs of the jobs it holds (`drainOnStopMs`): a reserved job it dropped would
- * wait for its reservation to expire before anyone else could take it.
+ * launcher first creates the Jobs of the jobs it holds (`reservedJobs`, 10 s at most): a reserved job it
+ * dropped would wait for its reservation to expire before anyone else could take it.
  */
 import type { Registry } from "prom-client";
 import type { Logger } from "../runtime/logger.ts";
@@ -19,7 +19,7 @@ import type { Config } from "../src/config/types.ts";
 import type { StackJobs } from "./kubernetes/cluster-jobs.ts";
 import type { KubernetesWatchers } from "./kubernetes/watchers.ts";
 import { createLauncherMetrics } from "./metrics.ts";
-import { runMonitor } from "./monitor.ts";
+import { runMonitor, takeable } from "./monitor.ts";
 import { Scheduler, type SchedulerClock, SYSTEM_CLOCK } from "./scheduler.ts";
 import { controllerTags } from "./tag-filter.ts";
 import type { JobCreator, JobFailer, JobSource } from "./types.ts";
@@ -40,11 +40,6 @@ export interface LauncherOptions {
   readonly registry: Registry;
   /** An error after which polling cannot succeed: the launcher stops and says why. */
   readonly isFatal: (error: unknown) => boolean;
-  /**
-   * On a stop (not a fatal error), how long to go on creating the Jobs of the jobs already taken from
-   * the source; 0 or absent: not at all (the GraphQL source's jobs stay scheduled on Buildkite).
-   */
-  readonly drainOnStopMs?: number;
   /** Where `/healthz`, `/readyz` and `/metrics` are served over HTTP; undefined: nowhere. */
   readonly port?: number;
   readonly clock?: SchedulerClock;
@@ -55,6 +50,11 @@ export interface LauncherOptions {
 const NANOSECONDS_PER_MS = 1_000_000;
 /** Upstream never polls more often than once a second. */
 const MIN_POLL_INTERVAL_MS = 1_000;
+/**
+ * How long a stopping launcher goes on creating the Jobs of the jobs it reserved; with the Stacks API's
+ * last notes (2 s) and deregistration (5 s), well inside the chart's 30 s of termination grace.
+ */
+const DRAIN_ON_STOP_MS = 10_000;
 
 /** Runs until the signal aborts (then stops cleanly) or a fatal error (then rejects with it). */
 export async function runLauncher(options: LauncherOptions, signal: AbortSignal): Promise<void> {
@@ -126,9 +126,9 @@ export async function runLauncher(options: LauncherOptions, signal: AbortSignal)
         stop.signal,
       );
       // The monitor returns once stopped (a fatal error throws): the workers are ending.
-      if (options.drainOnStopMs) {
+      if (parts.source.reservedJobs) {
         await scheduling;
-        await drain(active, options.drainOnStopMs, logger);
+        await createReserved(parts.source, active, { config, logger, clock });
       }
     } finally {
       stop.abort(signal.reason ?? new Error("the launcher stopped"));
@@ -146,9 +146,29 @@ export async function runLauncher(options: LauncherOptions, signal: AbortSignal)
   }
 }
 
-/** Creates what the scheduler still holds, within `budgetMs`, and says what is left. */
-async function drain(scheduler: Scheduler, budgetMs: number, logger: Logger): Promise<void> {
-  const left = await scheduler.drain(AbortSignal.timeout(budgetMs));
+/**
+ * A stopping launcher creates the Jobs of the jobs its source reserved for it, within
+ * `DRAIN_ON_STOP_MS`, and says what is left (those wait for their reservation to expire).
+ */
+async function createReserved(
+  source: LauncherParts["source"],
+  scheduler: Scheduler,
+  context: { config: Config; logger: Logger; clock: SchedulerClock },
+): Promise<void> {
+  const { config, logger, clock } = context;
+  const signal = AbortSignal.timeout(DRAIN_ON_STOP_MS);
+  try {
+    const reserved = (await source.reservedJobs?.(signal)) ?? [];
+    const scheduledAt = source.scheduledAt?.bind(source);
+    const from = { tags: controllerTags(config), ...(scheduledAt ? { scheduledAt } : {}) };
+    scheduler.offer(takeable(reserved, from, clock.now()));
+  } catch (error) {
+    logger.warn(
+      { err: (error as Error).message },
+      "stopping: the reserved jobs' details could not all be fetched; creating those already known",
+    );
+  }
+  const left = await scheduler.drain(signal);
   if (left.length === 0) return;
   logger.warn(
     { jobs: left.length, jobUuids: left.slice(0, 20) },

@@ -61,38 +61,39 @@ export async function runMonitor(options: MonitorOptions, signal: AbortSignal): 
 }
 
 async function pollOnce(options: MonitorOptions, signal: AbortSignal): Promise<void> {
-  const { metrics, clock } = options;
+  const { metrics, clock, logger } = options;
   const started = clock.now();
   metrics.queries.inc();
   const stopTimer = metrics.queryDuration.startTimer();
   // What is ready before the poll ends is offered at once; the whole poll's list then replaces it.
-  const early = (jobs: readonly BuildkiteJob[]) => options.offer(eligible(options, jobs, started, false));
+  const early = (jobs: readonly BuildkiteJob[]) => options.offer(takeable(jobs, options, started));
   const jobs = await options.source.scheduledJobs(signal, early).finally(stopTimer);
   metrics.jobsReturned.inc(jobs.length);
-  const taken = eligible(options, jobs, started, true);
+  const taken = takeable(jobs, options, started, (job) => {
+    metrics.jobsFiltered.inc();
+    logger.debug(
+      { jobUuid: job.uuid, rules: job.agentQueryRules },
+      "skipping job: its rules are not all tags of this launcher",
+    );
+  });
   metrics.jobsHandled.inc(taken.length);
   options.offer(taken);
 }
 
 /** The jobs this launcher may take (every rule one of its tags), as the scheduler wants them. */
-function eligible(
-  options: MonitorOptions,
+export function takeable(
   jobs: readonly BuildkiteJob[],
+  from: Pick<MonitorOptions, "tags" | "scheduledAt">,
   seenAt: number,
-  count: boolean,
+  skipped?: (job: BuildkiteJob) => void,
 ): ScheduledJob[] {
   const taken: ScheduledJob[] = [];
   for (const job of jobs) {
-    if (!matchesTags(job.agentQueryRules, options.tags)) {
-      if (!count) continue;
-      options.metrics.jobsFiltered.inc();
-      options.logger.debug(
-        { jobUuid: job.uuid, rules: job.agentQueryRules },
-        "skipping job: its rules are not all tags of this launcher",
-      );
+    if (!matchesTags(job.agentQueryRules, from.tags)) {
+      skipped?.(job);
       continue;
     }
-    const scheduledAt = options.scheduledAt?.(job.uuid);
+    const scheduledAt = from.scheduledAt?.(job.uuid);
     taken.push(scheduledAt === undefined ? { job, seenAt } : { job, seenAt, scheduledAt });
   }
   return taken;

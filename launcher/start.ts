@@ -87,7 +87,6 @@ export async function startLauncher(
         registry,
         isFatal: connection.isFatal,
         port,
-        ...(connection.drainOnStopMs === undefined ? {} : { drainOnStopMs: connection.drainOnStopMs }),
         ...(context.onStarted ? { onStarted: context.onStarted } : {}),
       },
       controller.signal,

@@ -48,6 +48,12 @@ export interface JobSource {
   /** A job's state; `undefined` when Buildkite has no command job of that uuid. */
   jobState(uuid: string, signal: AbortSignal): Promise<JobState | undefined>;
   /**
+   * A source that reserves the jobs it returns (the Stacks API): every job it holds for this launcher,
+   * with its details (fetched now if need be). A stopping launcher creates their Jobs: a reserved job it
+   * dropped would wait for its reservation to expire before any launcher could take it.
+   */
+  reservedJobs?(signal: AbortSignal): Promise<BuildkiteJob[]>;
+  /**
    * Cancels a job (GraphQL `jobTypeCommandCancel`). Absent from the Stacks API source, which has no such
    * call: there the agent that has the job reports instead.
    */

@@ -5,7 +5,8 @@
  *   run:     list → reserve (no more than the launcher could start now) → details → Jobs;
  *            failures → finish (exit -1); notes after each Job created and for image failures of jobs
  *            an agent has; states for the watchers and the cancel checker, 1000 per request
- *   stop:    the reserved jobs' Jobs created (10 s at most) → notes sent (2 s) → deregister (5 s)
+ *   stop:    the reserved jobs' Jobs created (`launcher.ts`, 10 s at most) → notes sent (2 s)
+ *            → deregister (5 s): well inside the chart's 30 s of termination grace
  *
  * The Stacks API cannot cancel a job (no `cancelJob`): where the GraphQL source would cancel, the note
  * on the job's page says why it will fail.
@@ -17,12 +18,6 @@ import { connectStack, disconnectStack } from "./stack-session.ts";
 import { STACKS_BATCH_SIZE, stacksClientFromConfig } from "./stacks-api.ts";
 import { StacksJobFailer } from "./stacks-job-failer.ts";
 import { isFatalStacksError, StacksJobSource } from "./stacks-job-source.ts";
-
-/**
- * How long a stopping launcher goes on creating the Jobs of the jobs it reserved; with the notes' 2 s
- * and the deregistration's 5 s, well inside the chart's 30 s of termination grace.
- */
-const DRAIN_ON_STOP_MS = 10_000;
 
 export async function connectStacks(
   options: ConnectOptions,
@@ -52,7 +47,6 @@ export async function connectStacks(
     notifier,
     isFatal: isFatalStacksError,
     stateBatchSize: STACKS_BATCH_SIZE,
-    drainOnStopMs: DRAIN_ON_STOP_MS,
     async disconnect() {
       await notifier.stop();
       await disconnectStack(client, session, logger);

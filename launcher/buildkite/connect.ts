@@ -24,8 +24,6 @@ export interface JobSourceConnection {
   readonly notifier?: JobNotifier;
   /** Jobs per state request of the cancel checker; absent: the checker's default. */
   readonly stateBatchSize?: number;
-  /** How long a stopping launcher goes on creating the Jobs of jobs it took (reserved ones). */
-  readonly drainOnStopMs?: number;
   /** Ends what connecting began (notes sent, the stack deregistered), within its own budget; never throws. */
   disconnect(): Promise<void>;
 }

@@ -155,6 +155,13 @@ export class StacksJobSource implements JobSource {
     return this.#ready();
   }
 
+  /** The jobs held for this launcher, with their details: what a stopping launcher creates. */
+  async reservedJobs(signal: AbortSignal): Promise<BuildkiteJob[]> {
+    this.#letGoOfDone();
+    await this.#fetchDetails(signal);
+    return this.#ready();
+  }
+
   /** When Buildkite scheduled a job the source holds (ms since the epoch), if it said. */
   scheduledAt(uuid: string): number | undefined {
     return this.#held.get(uuid)?.scheduledAt;

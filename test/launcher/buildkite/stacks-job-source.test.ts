@@ -94,6 +94,18 @@ async function uuids(stacks: StacksJobSource): Promise<string[]> {
 }
 
 describe("a poll", () => {
+  test("reservedJobs: every job held, details fetched for those still missing them; nothing listed or reserved", async () => {
+    const jobs = Array.from({ length: 3 }, () => job());
+    const stacks = await source();
+    // Buildkite does not answer for the details (5 attempts each): the jobs stay held without them.
+    failNext(15, 503, "get job");
+    expect(await uuids(stacks)).toEqual([]);
+    fake.clearCalls();
+    const reserved = await stacks.reservedJobs(signal);
+    expect(reserved.map((found) => found.uuid)).toEqual(jobs.map((found) => found.uuid));
+    expect(new Set(operations())).toEqual(new Set(["get job"]));
+  });
+
   test("while details are fetched, the jobs ready so far are handed on early; the poll's list has them all", async () => {
     const jobs = Array.from({ length: 6 }, () => job());
     const stacks = await source({}, { detailsConcurrency: 1 });
