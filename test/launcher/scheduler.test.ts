@@ -424,3 +424,39 @@ test("stopping waits for the create under way", async () => {
   await stopping;
   expect(h.created.length).toBe(1);
 });
+
+describe("drain, after run has stopped: the jobs still queued", () => {
+  test("are created, a job in back-off once its back-off has passed; nothing is left", async () => {
+    const h = harness({
+      concurrency: 1,
+      outcome: (job, attempt) =>
+        job.uuid.startsWith("00000001") && attempt === 1
+          ? { kind: "retry", message: "429", retryAfterMs: 2_000 }
+          : { kind: "created" },
+    });
+    h.scheduler.offer([job(1)]);
+    await settle();
+    await h.stop();
+    // Stopped with job 1 in back-off; a last list of the jobs held comes in.
+    h.scheduler.offer([job(1), job(2), job(3)]);
+    const draining = h.scheduler.drain(new AbortController().signal);
+    await settle();
+    expect(h.created).toEqual([job(2).job.uuid, job(3).job.uuid]);
+    await h.clock.advance(2_000);
+    expect(await draining).toEqual([]);
+    expect(h.created).toEqual([job(2).job.uuid, job(3).job.uuid, job(1).job.uuid]);
+  });
+
+  test("ends when its signal does, saying which jobs are left", async () => {
+    const h = harness({ maxInFlight: 1 });
+    h.cluster.set("busy", false);
+    await h.stop();
+    h.scheduler.offer([job(1), job(2)]);
+    const budget = new AbortController();
+    const draining = h.scheduler.drain(budget.signal);
+    await settle();
+    expect(h.created).toEqual([]);
+    budget.abort(new Error("out of time"));
+    expect(await draining).toEqual([job(1).job.uuid, job(2).job.uuid]);
+  });
+});
