@@ -679,7 +679,8 @@ export const CONFIG_KEYS = [
     type: { kind: "bool", default: false },
     usedBy: LAUNCHER,
     since: "HEAD",
-    description: "log Buildkite API requests and responses at debug level, tokens redacted",
+    description:
+      "log Buildkite GraphQL requests and responses at debug level, tokens redacted (the Stacks API's requests are logged at debug level, without bodies)",
   },
   {
     key: "prometheus-port",
