@@ -74,6 +74,11 @@ export const configurationPart: Part = {
         shown[key] =
           "(not in the ConfigMap: the launcher takes it from its Secret, which diagnose does not read)";
     }
+    // Without the key, the launcher picks its job source by BUILDKITE_TOKEN, which may be in its Secret.
+    if (sources["job-source"]?.kind === "default" && sources["buildkite-token"]?.kind === "default") {
+      shown["job-source"] =
+        "(empty: graphql if the launcher's Secret has BUILDKITE_TOKEN, otherwise stacks; the launcher's first log line says which)";
+    }
     const fromEnv = Object.entries(sources)
       .filter(([, source]) => source.kind === "env")
       .map(([key, source]) => `${key} (${describeSource(source)})`);

@@ -119,6 +119,8 @@ describe.skipIf(HELM === undefined)(`diagnose on the fake API server${SKIP_REASO
       "log-level": "debug",
     });
     expect(effective["buildkite-token"]).toMatch(/^\(not in the ConfigMap/);
+    // The job source depends on the Secret's BUILDKITE_TOKEN, which diagnose does not read.
+    expect(effective["job-source"]).toMatch(/^\(empty: graphql if the launcher's Secret has BUILDKITE_TOKEN/);
     expect(file("config/effective.yaml")).toContain(
       "# and the launcher container's environment: log-level (env LOG_LEVEL)",
     );
