@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { AGENT_TOKEN_SECRET, NS, startFakes } from "../launcher/harness.ts";
 import { eventually, freePort, newCertificates } from "../webhook/harness.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -97,6 +98,58 @@ describe("what a command loads", () => {
     expect(packages.has("fastify")).toBe(true);
     expect(packages.has("@kubernetes/client-node")).toBe(false);
   });
+
+  test.for([
+    ["stacks", false],
+    ["graphql", true],
+  ] as const)(
+    "launcher, job-source %s: the GraphQL client is loaded only for the GraphQL API",
+    async ([source, graphql]) => {
+      const fakes = await startFakes();
+      try {
+        const directory = mkdtempSync(join(tmpdir(), "launcher-"));
+        writeFileSync(join(directory, "kubeconfig"), fakes.kubernetes.kubeConfig().exportConfig());
+        const config = [
+          `job-source: ${source}`,
+          `org: ${fakes.buildkite.org}`,
+          `graphql-endpoint: ${fakes.buildkite.graphqlUrl}`,
+          `namespace: ${NS}`,
+          `agent-token-secret: ${AGENT_TOKEN_SECRET}`,
+          "agent-config:",
+          `  endpoint: ${fakes.buildkite.agentUrl}`,
+        ];
+        writeFileSync(join(directory, "launcher.yaml"), config.join("\n"));
+        const file = traceFile();
+        const child = spawn(
+          process.execPath,
+          ["--import", TRACE, CLI, "launcher", "--config", join(directory, "launcher.yaml"), "--port", "0"],
+          {
+            env: {
+              ...process.env,
+              TRACE_MODULES_FILE: file,
+              KUBECONFIG: join(directory, "kubeconfig"),
+              BUILDKITE_TOKEN: fakes.buildkite.apiToken,
+            },
+            stdio: ["ignore", "pipe", "inherit"],
+          },
+        );
+        let output = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          output += chunk.toString("utf8");
+        });
+        const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+        await eventually("the launcher polling", () => output.includes("launcher started"), 20_000);
+        child.kill("SIGTERM");
+        expect(await exited).toBe(0);
+        const packages = packagesIn(file);
+        expect(packages.has("@kubernetes/client-node")).toBe(true);
+        expect(packages.has("graphql-request"), "graphql-request").toBe(graphql);
+        expect(packages.has("graphql"), "graphql").toBe(graphql);
+      } finally {
+        await fakes.close();
+      }
+    },
+  );
 
   test("the Kubernetes client loads without its generated API and model modules", () => {
     // runtime/kube.ts's resolve hook gives KubeConfig's module its two helpers directly. If an
