@@ -41,6 +41,31 @@ function run(args: readonly string[]): { status: number | null; stdout: string; 
   return { status: result.status, stdout: result.stdout, packages: packagesIn(file) };
 }
 
+/**
+ * Runs a long-lived command with the module trace until its output says `ready`, stops it with SIGTERM
+ * (it must exit 0), and returns the packages it loaded.
+ */
+async function serveTraced(
+  args: readonly string[],
+  env: Record<string, string>,
+  ready: string,
+): Promise<Set<string>> {
+  const file = traceFile();
+  const child = spawn(process.execPath, ["--import", TRACE, CLI, ...args], {
+    env: { ...process.env, ...env, TRACE_MODULES_FILE: file },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  await eventually(`"${ready}" in the output of ${args[0]}`, () => output.includes(ready), 20_000);
+  child.kill("SIGTERM");
+  expect(await exited).toBe(0);
+  return packagesIn(file);
+}
+
 describe("what a command loads", () => {
   test("version loads no package at all", () => {
     const { status, stdout, packages } = run(["version"]);
@@ -73,28 +98,15 @@ describe("what a command loads", () => {
     writeFileSync(join(directory, "tls.crt"), certificates.cert);
     writeFileSync(join(directory, "tls.key"), certificates.key);
     const port = await freePort();
-    const file = traceFile();
-    const child = spawn(
-      process.execPath,
+    const packages = await serveTraced(
       [
-        "--import",
-        TRACE,
-        CLI,
         "webhook",
         ...["--tls-cert-file", join(directory, "tls.crt"), "--tls-key-file", join(directory, "tls.key")],
         ...["--host", "127.0.0.1", "--port", String(port), "--pod-templates", "none"],
       ],
-      { env: { ...process.env, TRACE_MODULES_FILE: file }, stdio: ["ignore", "pipe", "inherit"] },
+      {},
+      "webhook listening",
     );
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-    await eventually("the webhook listening", () => output.includes("webhook listening"), 20_000);
-    child.kill("SIGTERM");
-    expect(await exited).toBe(0);
-    const packages = packagesIn(file);
     expect(packages.has("fastify")).toBe(true);
     expect(packages.has("@kubernetes/client-node")).toBe(false);
   });
@@ -119,29 +131,11 @@ describe("what a command loads", () => {
           `  endpoint: ${fakes.buildkite.agentUrl}`,
         ];
         writeFileSync(join(directory, "launcher.yaml"), config.join("\n"));
-        const file = traceFile();
-        const child = spawn(
-          process.execPath,
-          ["--import", TRACE, CLI, "launcher", "--config", join(directory, "launcher.yaml"), "--port", "0"],
-          {
-            env: {
-              ...process.env,
-              TRACE_MODULES_FILE: file,
-              KUBECONFIG: join(directory, "kubeconfig"),
-              BUILDKITE_TOKEN: fakes.buildkite.apiToken,
-            },
-            stdio: ["ignore", "pipe", "inherit"],
-          },
+        const packages = await serveTraced(
+          ["launcher", "--config", join(directory, "launcher.yaml"), "--port", "0"],
+          { KUBECONFIG: join(directory, "kubeconfig"), BUILDKITE_TOKEN: fakes.buildkite.apiToken },
+          "launcher started",
         );
-        let output = "";
-        child.stdout.on("data", (chunk: Buffer) => {
-          output += chunk.toString("utf8");
-        });
-        const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-        await eventually("the launcher polling", () => output.includes("launcher started"), 20_000);
-        child.kill("SIGTERM");
-        expect(await exited).toBe(0);
-        const packages = packagesIn(file);
         expect(packages.has("@kubernetes/client-node")).toBe(true);
         expect(packages.has("graphql-request"), "graphql-request").toBe(graphql);
         expect(packages.has("graphql"), "graphql").toBe(graphql);
