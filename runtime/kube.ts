@@ -281,6 +281,8 @@ export async function callKube<T>(
     try {
       return await call(signal);
     } catch (caught) {
+      // Cut short by the caller, whatever reason it gave: not an answer of the API server.
+      if (options.signal?.aborted) throw classifyKubeError(abortError(), operation);
       const error = classifyKubeError(caught, operation);
       if (!error.transient || attempt >= attempts) throw error;
       const delayMs = retryDelayMs(retry, attempt, error.retryAfterMs);

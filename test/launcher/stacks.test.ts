@@ -16,7 +16,6 @@ import { eventually, freePort } from "../webhook/harness.ts";
 import {
   AGENT_TOKEN_SECRET,
   addJob,
-  createsOf,
   type Fakes,
   jobsInCluster,
   NS,
@@ -142,8 +141,9 @@ test("stopping: the Jobs of the jobs it reserved are created first, then the sta
   expect(jobs.every((job) => fakes.buildkite.job(job.uuid)?.state === "RESERVED")).toBe(true);
   expect(jobsInCluster(fakes).length).toBeLessThan(jobs.length);
   expect(await launcher.stop()).toBe(0);
+  // Every job has its Job (a create cut short by the stop is sent again, and answered "exists" if it
+  // had gone through), and none is left waiting for its reservation to expire.
   expect(uuidsInCluster(fakes)).toEqual(new Set(jobs.map((job) => job.uuid)));
-  for (const job of jobs) expect(createsOf(fakes, `buildkite-${job.uuid}`)).toBe(1);
   expect(launcher.logs()).not.toContain("stopping with reserved jobs");
   expect(fakes.buildkite.stack(STACK_KEY)?.state).toBe("disconnected");
 });
@@ -199,9 +199,9 @@ test("killed with jobs reserved and no Job: they come back when the reservation 
   } finally {
     expect(await next.stop()).toBe(0);
   }
+  // One Job per job (a Job's name is its job's uuid): none lost, none twice.
+  expect(jobsInCluster(fakes)).toHaveLength(jobs.length);
   expect(uuidsInCluster(fakes)).toEqual(new Set(jobs.map((job) => job.uuid)));
-  const created = next.records().filter((line) => line.msg === "created Job");
-  expect(created.map((line) => line.jobUuid).sort()).toEqual(jobs.map((job) => job.uuid).sort());
 }, 60_000);
 
 test("a job cancelled on Buildkite while its Job waits without a pod: the Job is deleted (get-states)", async () => {

@@ -136,6 +136,22 @@ describe("retries", () => {
     expect(error.kind).toBe("Aborted");
     expect(fake.requests).toHaveLength(1);
   });
+
+  test("a request cut short by the caller's signal is Aborted, whatever the reason it was aborted with", async () => {
+    const controller = new AbortController();
+    const error = await failure(
+      callKube(
+        "get",
+        async (signal) => {
+          const reading = readSecret(signal);
+          controller.abort(new Error("received SIGTERM"));
+          return reading;
+        },
+        { signal: controller.signal },
+      ),
+    );
+    expect(error.kind).toBe("Aborted");
+  });
 });
 
 describe("timeouts", () => {
