@@ -42,7 +42,12 @@ describe.each(JOB_SOURCE_MODES)("job-source $name", (mode) => {
     const other = addJob(fakes, { agentQueryRules: ["queue=kubernetes", "os=windows"] });
     const launcher = startLauncher(fakes, mode);
     try {
-      await eventually("20 Jobs in the cluster", () => jobsInCluster(fakes).length === 20, 20_000);
+      // The launcher saw each create through (a Job can be in the cluster before its create's answer).
+      await eventually(
+        "20 Jobs created",
+        () => launcher.records().filter((line) => line.msg === "created Job").length === 20,
+        20_000,
+      );
       await eventually(
         "the bad job failed on Buildkite",
         () => fakes.buildkite.job(bad.uuid)?.state === "FINISHED",

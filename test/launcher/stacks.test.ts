@@ -211,12 +211,16 @@ test("a job cancelled on Buildkite while its Job waits without a pod: the Job is
     await eventually("its Job", () => jobsInCluster(fakes).length === 1, 20_000);
     fakes.buildkite.setState(job.uuid, "CANCELED");
     await eventually("the Job deleted", () => jobsInCluster(fakes).length === 0, 20_000);
+    await eventually(
+      "the launcher says why",
+      () => launcher.logs().includes("the Buildkite job was cancelled: deleted its waiting Job"),
+      10_000,
+    );
   } finally {
     expect(await launcher.stop()).toBe(0);
   }
   const states = fakes.buildkite.calls.filter((call) => call.operation === "get job states");
   expect(states.length).toBeGreaterThan(0);
-  expect(launcher.logs()).toContain("the Buildkite job was cancelled: deleted its waiting Job");
   expect(fakes.buildkite.job(job.uuid)?.state).toBe("CANCELED");
 });
 
