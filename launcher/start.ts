@@ -47,7 +47,12 @@ export async function startLauncher(
   collectDefaultMetrics({ register: registry });
   const controller = new AbortController();
   const removeSignalHandlers = onTermination((signal) => {
-    logger.info({ signal }, "shutting down: no new polls, finishing the creates under way");
+    logger.info(
+      { signal },
+      config.jobSource === "stacks"
+        ? "shutting down: no new polls; the jobs this stack reserved get their Jobs, then it deregisters"
+        : "shutting down: no new polls; creates under way stop, and their jobs stay scheduled on Buildkite",
+    );
     controller.abort(new Error(`received ${signal}`));
   });
   const stopFromContext = () => controller.abort(context.signal?.reason);
