@@ -3,13 +3,13 @@
  * (DIR defaults to dist/), made by `helm package` with the version and appVersion of package.json, ready
  * for `helm push <archive> oci://<registry>/<path>`. Prints the archive's path.
  *
- * The helm is the tests' (test/support/helm.ts): `AGENT_STACK_K8S_HELM=/path/to/helm`, or the pinned
+ * The helm is the one the chart tests use (scripts/helm.ts): `AGENT_STACK_K8S_HELM=/path/to/helm`, or the pinned
  * helm fetched once and cached, so the archive is the one the chart tests check.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { findHelm, runHelm } from "../test/support/helm.ts";
+import { findHelm, runHelm } from "./helm.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CHART_NAME = "agent-stack-k8s";

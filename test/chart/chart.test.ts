@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { chartValuesSchemaText } from "../../scripts/chart-values-schema.ts";
+import { runHelm } from "../../scripts/helm.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import {
   type Permission,
@@ -10,7 +11,6 @@ import {
   STACK_COMPONENTS,
   stackPermissions,
 } from "../../src/k8s/permissions.ts";
-import { runHelm } from "../support/helm.ts";
 import { dns1123LabelErrors } from "../support/k8s-names.ts";
 import { definitionForKind } from "../support/k8s-openapi.ts";
 import { validateK8sObject } from "../support/k8s-validate.ts";

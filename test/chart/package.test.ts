@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { filesOfTgz } from "../support/archives.ts";
-import { runHelm } from "../support/helm.ts";
+import { filesOfTgz } from "../../scripts/archives.ts";
+import { runHelm } from "../../scripts/helm.ts";
 import { CHART, HELM, NAMESPACE, RELEASE, renderObjects, SKIP_REASON } from "./render.ts";
 
 const ROOT = join(CHART, "../..");
@@ -127,8 +127,8 @@ describe.skipIf(HELM === undefined)(`the archive's version${SKIP_REASON}`, () =>
     const pieces = [
       "bin/node-version.js",
       "scripts/package-chart.ts",
-      "test/support/helm.ts",
-      "test/support/archives.ts",
+      "scripts/helm.ts",
+      "scripts/archives.ts",
     ];
     for (const path of pieces) {
       mkdirSync(join(copy, path, ".."), { recursive: true });

@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
-import { findHelm, runHelm } from "../support/helm.ts";
+import { findHelm, runHelm } from "../../scripts/helm.ts";
 
 export const CHART = new URL("../../charts/agent-stack-k8s/", import.meta.url).pathname;
 export const RELEASE = "ci";

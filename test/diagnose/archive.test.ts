@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { openArchive } from "../../diagnose/archive.ts";
+import { filesOfTgz } from "../../scripts/archives.ts";
 import { isAgentStackError } from "../../src/errors.ts";
-import { filesOfTgz } from "../support/archives.ts";
 
 let work: string;
 beforeEach(() => {

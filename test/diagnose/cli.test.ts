@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "vitest";
 import { main } from "../../cli/main.ts";
+import { filesOfTgz } from "../../scripts/archives.ts";
 import { HELM, SKIP_REASON } from "../chart/render.ts";
-import { filesOfTgz } from "../support/archives.ts";
 import { capturedIo } from "../support/command-io.ts";
 import { installStack, NS } from "./stack-on-fakes.ts";
 

@@ -169,7 +169,7 @@ describe.skipIf(HELM === undefined)(`diagnose on the fake API server${SKIP_REASO
 
   test("the archive unpacks with tar, under one directory", async (context) => {
     const tar = spawnSync("tar", ["--version"]);
-    if (tar.status !== 0) context.skip();
+    if (tar.status !== 0) context.skip("no tar on this machine to unpack the archive with");
     stack = await installStack();
     const result = await runDiagnose(stack.kubernetes.kubeConfig(), ["--namespace", NS]);
     const work = mkdtempSync(join(tmpdir(), "diagnose-tar-"));

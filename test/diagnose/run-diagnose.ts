@@ -6,8 +6,8 @@ import { gunzipSync } from "node:zlib";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { CallLimits } from "../../diagnose/cluster.ts";
 import { diagnoseCommand } from "../../diagnose/command.ts";
+import { filesOfTgz } from "../../scripts/archives.ts";
 import { type AgentStackError, isAgentStackError } from "../../src/errors.ts";
-import { filesOfTgz } from "../support/archives.ts";
 import { capturedIo } from "../support/command-io.ts";
 
 /** Short timeouts and quick retries: tests wait for nothing real. */

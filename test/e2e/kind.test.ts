@@ -16,12 +16,12 @@ import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job } from "@kubernetes/clien
 import { GenericContainer, getContainerRuntimeClient } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { findHelm, runHelm } from "../../scripts/helm.ts";
 import {
   FAKE_AGENT_TOKEN_CLUSTER,
   type FakeBuildkite,
   startFakeBuildkite,
 } from "../fakes/buildkite/fake-buildkite.ts";
-import { findHelm, runHelm } from "../support/helm.ts";
 
 const ROOT = resolve(new URL("../..", import.meta.url).pathname);
 const IMAGE = "agent-stack-k8s:e2e";

@@ -1,6 +1,6 @@
 import { crc32, deflateRawSync, gzipSync } from "node:zlib";
 import { describe, expect, test } from "vitest";
-import { fileFromTgz, fileFromZip } from "./archives.ts";
+import { fileFromTgz, fileFromZip } from "../../scripts/archives.ts";
 
 /** A ustar archive, written by hand from the format, with `files` in order. */
 function tar(files: Record<string, string>): Buffer {

